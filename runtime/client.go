@@ -1,0 +1,351 @@
+package gobus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/gobusdev/gobus/internal/topology"
+	"github.com/gobusdev/gobus/internal/wire"
+)
+
+// Client is a connection to the bus. It sends and publishes messages
+// outside handlers, and hosts endpoints ([NewEndpoint]). It is safe for
+// concurrent use.
+type Client struct {
+	cfg        clientConfig
+	nc         *nats.Conn
+	ownsConn   bool
+	connClosed chan struct{}
+	server     *server.Server
+	js         jetstream.JetStream
+	names      topology.Names
+	installer  *topology.Installer
+
+	mu        sync.Mutex
+	endpoints []*Endpoint
+	closed    bool
+	closeErr  error
+	closeDone chan struct{}
+}
+
+// Connect connects to the bus: a NATS server given by [WithURL] or
+// [WithConn], or one it starts in the process with [WithEmbeddedServer].
+// Unless [WithoutInstaller] is given it creates the events and errors
+// streams and the command stream of every endpoint in the routing table,
+// leaving existing streams as they are. Configuration mistakes fail here
+// with [ErrInvalidOption].
+func Connect(ctx context.Context, opts ...Option) (*Client, error) {
+	cfg := defaultClientConfig()
+	for _, o := range opts {
+		o.applyClient(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if conflicts := routeConflicts(); len(conflicts) > 0 {
+		return nil, invalidf("%s", strings.Join(conflicts, "; "))
+	}
+	c := &Client{cfg: cfg, names: topology.Names{Prefix: cfg.prefix}, closeDone: make(chan struct{})}
+	if err := c.connect(); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(c.nc)
+	if err != nil {
+		c.release()
+		return nil, fmt.Errorf("gobus: %w", err)
+	}
+	c.js = js
+	c.installer = &topology.Installer{JS: js, Names: c.names, Settings: topology.Settings{
+		Replicas:        cfg.replicas,
+		EventsMaxAge:    cfg.eventsMaxAge,
+		DuplicateWindow: cfg.duplicateWindow,
+	}}
+	if cfg.install {
+		if err := c.installShared(ctx); err != nil {
+			c.release()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *Client) connect() error {
+	if c.cfg.conn != nil {
+		c.nc = c.cfg.conn
+		return nil
+	}
+	log := c.cfg.logger
+	opts := []nats.Option{
+		nats.Name("gobus " + c.cfg.source),
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("gobus: disconnected from NATS; reconnecting", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("gobus: reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+		}),
+	}
+	opts = append(opts, c.cfg.natsOptions...)
+	url := c.cfg.url
+	if c.cfg.embedded != nil {
+		ns, err := startEmbedded(*c.cfg.embedded)
+		if err != nil {
+			return err
+		}
+		c.server = ns
+		url = ""
+		opts = append(opts, nats.InProcessServer(ns))
+	}
+	nopts := nats.GetDefaultOptions()
+	nopts.Url = url
+	for _, o := range opts {
+		if err := o(&nopts); err != nil {
+			return invalidf("NATS option: %v", err)
+		}
+	}
+	c.connClosed = make(chan struct{})
+	userClosed := nopts.ClosedCB
+	nopts.ClosedCB = func(nc *nats.Conn) {
+		close(c.connClosed)
+		if userClosed != nil {
+			userClosed(nc)
+		}
+	}
+	nc, err := nopts.Connect()
+	if err != nil {
+		if c.server != nil {
+			c.server.Shutdown()
+		}
+		return fmt.Errorf("gobus: connecting to NATS at %s: %w", redactURL(url), err)
+	}
+	c.nc = nc
+	c.ownsConn = true
+	return nil
+}
+
+// installShared creates the streams every process may write to.
+func (c *Client) installShared(ctx context.Context) error {
+	in := c.installer
+	if err := in.EnsureStream(ctx, in.EventsStreamConfig()); err != nil {
+		return fmt.Errorf("gobus: %w", err)
+	}
+	if err := in.EnsureStream(ctx, in.ErrorsStreamConfig()); err != nil {
+		return fmt.Errorf("gobus: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, r := range Routes() {
+		if r.Kind != KindCommand {
+			continue
+		}
+		endpoint := c.endpointFor(r)
+		if seen[endpoint] {
+			continue
+		}
+		seen[endpoint] = true
+		if err := in.EnsureStream(ctx, in.CommandStreamConfig(endpoint)); err != nil {
+			return fmt.Errorf("gobus: %w", err)
+		}
+	}
+	return nil
+}
+
+// endpointFor is the endpoint a command goes to, after overrides.
+func (c *Client) endpointFor(r Route) string {
+	if e, ok := c.cfg.routes[r.Type]; ok {
+		return e
+	}
+	return r.Endpoint
+}
+
+// subjectFor is the NATS subject of a message on route r.
+func (c *Client) subjectFor(r Route) (string, error) {
+	switch r.Kind {
+	case KindCommand:
+		return c.names.CommandSubject(c.endpointFor(r), r.Subject), nil
+	case KindEvent:
+		return c.names.EventSubject(r.Subject), nil
+	}
+	return "", fmt.Errorf("%w for message type %q", ErrNoRoute, r.Type)
+}
+
+// Dispatch sends or publishes out at once and returns when JetStream has
+// stored it. The generated SendX and PublishX functions call it.
+func (c *Client) Dispatch(ctx context.Context, out Outgoing) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	id := out.MessageID
+	if id == "" {
+		id = newMessageID()
+	}
+	correlation := out.CorrelationID
+	if correlation == "" {
+		correlation = id
+	}
+	msg, err := c.encode(out, id, c.cfg.source, correlation, "")
+	if err != nil {
+		return err
+	}
+	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("gobus: %s %s: %w", verb(out.Route.Kind), out.Route.Type, err)
+	}
+	return nil
+}
+
+// encode turns an outgoing message into the NATS message that carries it.
+func (c *Client) encode(out Outgoing, id, source, correlation, causation string) (*nats.Msg, error) {
+	if out.Message == nil || !out.Message.ProtoReflect().IsValid() {
+		return nil, fmt.Errorf("gobus: %s %s: the message is nil", verb(out.Route.Kind), out.Route.Type)
+	}
+	subject, err := c.subjectFor(out.Route)
+	if err != nil {
+		return nil, err
+	}
+	data, err := proto.Marshal(out.Message)
+	if err != nil {
+		return nil, fmt.Errorf("gobus: encoding %s: %w", out.Route.Type, err)
+	}
+	intent := wire.IntentSend
+	if out.Route.Kind == KindEvent {
+		intent = wire.IntentPublish
+	}
+	env := wire.Envelope{
+		ID:            id,
+		Type:          out.Route.Type,
+		Source:        source,
+		Time:          time.Now(),
+		ContentType:   wire.ContentTypeProtobuf,
+		CorrelationID: correlation,
+		CausationID:   causation,
+		Intent:        intent,
+		Data:          data,
+	}
+	return env.Message(subject), nil
+}
+
+func verb(k Kind) string {
+	if k == KindEvent {
+		return "publishing"
+	}
+	return "sending"
+}
+
+// newMessageID returns a fresh, time-ordered message id.
+func newMessageID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// Conn returns the client's NATS connection.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
+// JetStream returns the client's JetStream context.
+func (c *Client) JetStream() jetstream.JetStream { return c.js }
+
+// Prefix returns the subject and stream prefix.
+func (c *Client) Prefix() string { return c.cfg.prefix }
+
+// ServerURL returns the URL other processes can use to reach the embedded
+// server when it listens, and "" otherwise.
+func (c *Client) ServerURL() string {
+	if c.server == nil || c.cfg.embedded.Listen == "" {
+		return ""
+	}
+	return c.server.ClientURL()
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+func (c *Client) addEndpoint(ep *Endpoint) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.endpoints = append(c.endpoints, ep)
+	return nil
+}
+
+// Close stops the client's running endpoints (waiting for their handlers
+// until ctx is done), then closes the connection if the client opened it,
+// and shuts the embedded server down. It is safe to call more than once.
+func (c *Client) Close(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		select {
+		case <-c.closeDone:
+			return c.closeErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	c.closed = true
+	endpoints := c.endpoints
+	c.mu.Unlock()
+
+	var errs []error
+	for _, ep := range endpoints {
+		if err := ep.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.release()
+	c.closeErr = errors.Join(errs...)
+	close(c.closeDone)
+	return c.closeErr
+}
+
+// release closes what the client opened.
+func (c *Client) release() {
+	if c.ownsConn && c.nc != nil {
+		// Drain flushes pending acks and publishes before closing; the
+		// connection's drain timeout bounds it.
+		if err := c.nc.Drain(); err != nil {
+			c.nc.Close()
+		}
+		<-c.connClosed
+	}
+	if c.server != nil {
+		c.server.Shutdown()
+		c.server.WaitForShutdown()
+	}
+}
+
+// redactURL hides credentials in a NATS URL list before it is logged or
+// returned in an error.
+func redactURL(urls string) string {
+	if urls == "" {
+		return "the embedded server"
+	}
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if at := strings.LastIndex(p, "@"); at >= 0 {
+			if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
+				parts[i] = p[:scheme+3] + "[REDACTED]" + p[at:]
+			} else {
+				parts[i] = "[REDACTED]" + p[at:]
+			}
+		}
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,56 @@
+// Package gobus is the runtime of gobus, a contract-first message bus over
+// NATS JetStream. Its import path is github.com/gobusdev/gobus/runtime.
+//
+// Contracts are protobuf messages marked as commands or events with the
+// gobus.v1 options; protoc-gen-gobus generates, next to each .pb.go file,
+// typed senders (SendX), publishers (PublishX), handler interfaces and
+// routes that call the generic functions of this package.
+//
+// # Usage
+//
+//	ctx := context.Background()
+//	client, err := gobus.Connect(ctx, gobus.WithEmbeddedServer(gobus.EmbeddedServer{StoreDir: "data"}))
+//	if err != nil {
+//		return err
+//	}
+//	defer client.Close(ctx)
+//
+//	sales, err := gobus.NewEndpoint(client, "sales", gobus.WithConcurrency(8))
+//	if err != nil {
+//		return err
+//	}
+//	if err := salesv1.RegisterSalesHandler(sales, &salesHandler{}); err != nil {
+//		return err
+//	}
+//	if err := sales.Start(ctx); err != nil {
+//		return err
+//	}
+//	defer sales.Stop(ctx)
+//
+//	// Outside a handler, through the client: stored when it returns.
+//	err = salesv1.SendPlaceOrder(ctx, client, &salesv1.PlaceOrder{OrderId: "o-1"})
+//
+// A handler sends and publishes through its [MessageContext]; what it gives
+// there is dispatched only after it returns nil:
+//
+//	func (h *salesHandler) HandlePlaceOrder(ctx context.Context, mc *gobus.MessageContext, cmd *salesv1.PlaceOrder) error {
+//		return salesv1.PublishOrderPlaced(ctx, mc, &salesv1.OrderPlaced{OrderId: cmd.GetOrderId()})
+//	}
+//
+// # Guarantees
+//
+// Delivery is at least once. A message is acknowledged only after its
+// handler returned nil and everything the handler sent or published is
+// stored; a failed or interrupted handler has the message delivered again.
+// Messages a handler dispatches get ids derived from the incoming message's
+// id, so a retried handler that sends the same messages sends the same ids,
+// and JetStream drops the copies within its duplicate window.
+//
+// # Topology
+//
+// Commands go to a WorkQueue stream per endpoint, consumed by one durable
+// consumer that all instances of the endpoint share. Events go to one
+// events stream; each subscribing endpoint has its own durable consumer,
+// filtered to the event types it handles. docs/wire.md in the repository
+// lists the subjects, streams, consumers and headers.
+package gobus

@@ -1,0 +1,212 @@
+package gobus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/gobusdev/gobus/internal/pump"
+	"github.com/gobusdev/gobus/internal/topology"
+)
+
+// Endpoint is one logical endpoint, such as "sales": the handlers for the
+// commands routed to it and the events it subscribes to. Every instance of
+// an endpoint (every process that runs one with the same name) shares its
+// durable consumers, so each message is handled by one instance.
+//
+// Register handlers with the generated RegisterXHandler functions, then
+// [Endpoint.Start] it, or [Endpoint.Run] it until a context ends.
+type Endpoint struct {
+	client *Client
+	name   string
+	cfg    endpointConfig
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	handlers map[string]*registration
+	started  bool
+	pump     *pump.Pump
+}
+
+// registration is one message type the endpoint handles.
+type registration struct {
+	route  Route
+	handle func(ctx context.Context, mc *MessageContext, data []byte, contentType string) error
+}
+
+// NewEndpoint returns the endpoint name hosted by client c. The name is a
+// NATS subject token: letters, digits, '-' and '_', starting with a letter.
+func NewEndpoint(c *Client, name string, opts ...EndpointOption) (*Endpoint, error) {
+	if err := topology.CheckToken("endpoint name", name); err != nil {
+		return nil, invalidf("%v", err)
+	}
+	cfg := defaultEndpointConfig()
+	for _, o := range opts {
+		o.applyEndpoint(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("endpoint %s: %w", name, err)
+	}
+	ep := &Endpoint{
+		client:   c,
+		name:     name,
+		cfg:      cfg,
+		log:      c.cfg.logger.With("endpoint", name),
+		handlers: map[string]*registration{},
+	}
+	if err := c.addEndpoint(ep); err != nil {
+		return nil, err
+	}
+	return ep, nil
+}
+
+// Name returns the endpoint's name.
+func (ep *Endpoint) Name() string { return ep.name }
+
+func (ep *Endpoint) register(reg *registration) error {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.started {
+		return fmt.Errorf("%w: register the handler for %s before Start", ErrStarted, reg.route.Type)
+	}
+	if _, ok := ep.handlers[reg.route.Type]; ok {
+		return invalidf("endpoint %s already has a handler for %s", ep.name, reg.route.Type)
+	}
+	if reg.route.Kind == KindCommand {
+		if dest := ep.client.endpointFor(reg.route); dest != ep.name {
+			return invalidf("%s commands go to endpoint %q, not %q: register the handler on the %s endpoint, or route them here with gobus.WithRoute(%q, %q)",
+				reg.route.Type, dest, ep.name, dest, reg.route.Type, ep.name)
+		}
+	}
+	ep.handlers[reg.route.Type] = reg
+	return nil
+}
+
+// Start creates the endpoint's stream and consumers (unless the installer
+// is off) and starts handling messages. It returns once the endpoint is
+// pulling. An endpoint starts once.
+func (ep *Endpoint) Start(ctx context.Context) error {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.started {
+		return fmt.Errorf("%w: %s", ErrStarted, ep.name)
+	}
+	if len(ep.handlers) == 0 {
+		return invalidf("endpoint %s has no handlers: register some before Start (a process that only sends needs no endpoint)", ep.name)
+	}
+	if ep.client.isClosed() {
+		return ErrClosed
+	}
+	consumers, err := ep.consumers(ctx)
+	if err != nil {
+		return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
+	}
+	p, err := pump.Start(pump.Config{
+		Consumers:   consumers,
+		Concurrency: ep.cfg.concurrency,
+		Heartbeat:   ep.cfg.ackWait / 2,
+		Handle:      ep.process,
+		Logger:      ep.log,
+	})
+	if err != nil {
+		return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
+	}
+	ep.pump = p
+	ep.started = true
+	ep.log.Info("gobus: endpoint started", "handles", ep.handledTypes(), "concurrency", ep.cfg.concurrency)
+	return nil
+}
+
+// consumers creates or looks up the endpoint's consumers: one on its
+// command stream if it handles commands, one on the events stream if it
+// subscribes to events.
+func (ep *Endpoint) consumers(ctx context.Context) ([]jetstream.Consumer, error) {
+	in := ep.client.installer
+	names := ep.client.names
+	settings := topology.ConsumerSettings{AckWait: ep.cfg.ackWait, MaxAckPending: ep.cfg.maxAckPending}
+	var commands bool
+	var events []string
+	for _, reg := range ep.handlers {
+		if reg.route.Kind == KindCommand {
+			commands = true
+		} else {
+			events = append(events, names.EventSubject(reg.route.Subject))
+		}
+	}
+	sort.Strings(events)
+	install := ep.client.cfg.install
+	var out []jetstream.Consumer
+	if commands {
+		var c jetstream.Consumer
+		var err error
+		if install {
+			if err = in.OwnCommandStream(ctx, ep.name); err == nil {
+				c, err = in.CommandConsumer(ctx, ep.name, settings)
+			}
+		} else {
+			c, err = in.Consumer(ctx, names.CommandStream(ep.name), ep.name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(events) > 0 {
+		var c jetstream.Consumer
+		var err error
+		if install {
+			c, err = in.EventConsumer(ctx, ep.name, events, settings)
+		} else {
+			c, err = in.Consumer(ctx, names.EventsStream(), ep.name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (ep *Endpoint) handledTypes() []string {
+	types := make([]string, 0, len(ep.handlers))
+	for t := range ep.handlers {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return types
+}
+
+// Stop stops pulling, hands prefetched messages back to the server, and
+// waits for running handlers until ctx is done. Then it cancels their
+// contexts: a message whose handler did not succeed is delivered again,
+// never acknowledged. Stop is safe to call more than once; an endpoint
+// that never started stops at once.
+func (ep *Endpoint) Stop(ctx context.Context) error {
+	ep.mu.Lock()
+	p := ep.pump
+	ep.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	if err := p.Stop(ctx); err != nil {
+		return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
+	}
+	ep.log.Info("gobus: endpoint stopped")
+	return nil
+}
+
+// Run starts the endpoint, handles messages until ctx is done, then stops
+// it, giving running handlers up to the ack wait to finish.
+func (ep *Endpoint) Run(ctx context.Context) error {
+	if err := ep.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ep.cfg.ackWait)
+	defer cancel()
+	return ep.Stop(stopCtx)
+}

@@ -1,0 +1,133 @@
+package gobus
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/gobusdev/gobus/internal/wire"
+)
+
+// MessageContext is what a handler knows about the message it handles, and
+// the [Dispatcher] through which it sends and publishes. Messages given to
+// it are kept until the handler returns nil, then dispatched together,
+// before the incoming message is acknowledged. It is safe for concurrent
+// use by the handler's goroutines, and valid only while the handler runs.
+type MessageContext struct {
+	ep       *Endpoint
+	env      *wire.Envelope
+	headers  nats.Header
+	subject  string
+	attempt  int
+	mu       sync.Mutex
+	outgoing []Outgoing
+}
+
+// ID returns the message id (ce-id).
+func (mc *MessageContext) ID() string { return mc.env.ID }
+
+// Type returns the message type (ce-type), its proto full name.
+func (mc *MessageContext) Type() string { return mc.env.Type }
+
+// Source returns the endpoint or program that sent the message (ce-source).
+func (mc *MessageContext) Source() string { return mc.env.Source }
+
+// Time returns when the message was sent (ce-time).
+func (mc *MessageContext) Time() time.Time { return mc.env.Time }
+
+// CorrelationID returns the id of the conversation the message belongs to.
+// Everything the handler sends or publishes carries it on.
+func (mc *MessageContext) CorrelationID() string { return mc.env.CorrelationID }
+
+// CausationID returns the id of the message whose handler sent this one,
+// or "" for a message sent outside a handler.
+func (mc *MessageContext) CausationID() string { return mc.env.CausationID }
+
+// Subject returns the NATS subject the message arrived on.
+func (mc *MessageContext) Subject() string { return mc.subject }
+
+// Header returns the value of a NATS header of the message.
+func (mc *MessageContext) Header(name string) string { return mc.headers.Get(name) }
+
+// Attempt returns how many times the message has been delivered, counting
+// this delivery: 1 the first time.
+func (mc *MessageContext) Attempt() int { return mc.attempt }
+
+// Endpoint returns the name of the endpoint handling the message.
+func (mc *MessageContext) Endpoint() string { return mc.ep.name }
+
+// Dispatch keeps out to be dispatched after the handler succeeds. The
+// generated SendX and PublishX functions call it.
+func (mc *MessageContext) Dispatch(_ context.Context, out Outgoing) error {
+	if out.Message == nil || !out.Message.ProtoReflect().IsValid() {
+		return fmt.Errorf("gobus: %s %s: the message is nil", verb(out.Route.Kind), out.Route.Type)
+	}
+	if _, err := mc.ep.client.subjectFor(out.Route); err != nil {
+		return err
+	}
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	mc.outgoing = append(mc.outgoing, out)
+	return nil
+}
+
+// idNamespace derives the ids of outgoing messages from the incoming id.
+var idNamespace = uuid.MustParse("6b3f3c5e-0f4e-4b8e-9a43-2f7c1c0b9a10")
+
+// derivedID is the id of the i-th message a handler dispatches: the same
+// on every attempt, so JetStream drops the copies a retry sends again.
+func derivedID(incoming string, i int) string {
+	return uuid.NewSHA1(idNamespace, []byte(incoming+"/"+strconv.Itoa(i))).String()
+}
+
+// flush dispatches everything the handler gave to mc, pipelined, and
+// returns once JetStream has stored all of it.
+func (mc *MessageContext) flush(ctx context.Context) error {
+	mc.mu.Lock()
+	outgoing := mc.outgoing
+	mc.outgoing = nil
+	mc.mu.Unlock()
+	if len(outgoing) == 0 {
+		return nil
+	}
+	c := mc.ep.client
+	futures := make([]jetstream.PubAckFuture, 0, len(outgoing))
+	for i, out := range outgoing {
+		id := out.MessageID
+		if id == "" {
+			id = derivedID(mc.env.ID, i)
+		}
+		correlation := out.CorrelationID
+		if correlation == "" {
+			correlation = mc.env.CorrelationID
+		}
+		if correlation == "" {
+			correlation = mc.env.ID
+		}
+		msg, err := c.encode(out, id, mc.ep.name, correlation, mc.env.ID)
+		if err != nil {
+			return err
+		}
+		f, err := c.js.PublishMsgAsync(msg)
+		if err != nil {
+			return fmt.Errorf("gobus: %s %s: %w", verb(out.Route.Kind), out.Route.Type, err)
+		}
+		futures = append(futures, f)
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("gobus: %s %s: %w", verb(outgoing[i].Route.Kind), outgoing[i].Route.Type, err)
+		case <-ctx.Done():
+			return fmt.Errorf("gobus: waiting for JetStream to store %d outgoing messages: %w", len(futures)-i, ctx.Err())
+		}
+	}
+	return nil
+}

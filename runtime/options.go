@@ -1,0 +1,176 @@
+package gobus
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/gobusdev/gobus/internal/topology"
+)
+
+// Option configures a [Client] in [Connect].
+type Option interface {
+	applyClient(*clientConfig)
+}
+
+type clientOptionFunc func(*clientConfig)
+
+func (f clientOptionFunc) applyClient(c *clientConfig) { f(c) }
+
+// EmbeddedServer configures the NATS server with JetStream that [Connect]
+// starts in the process when no URL is given.
+type EmbeddedServer struct {
+	// StoreDir is where JetStream keeps its streams. Required: a restart
+	// with the same directory finds every message that was stored.
+	StoreDir string
+	// Listen, if set, is a host:port on which the server also accepts
+	// other processes, such as "127.0.0.1:4222". Empty keeps the server
+	// private to this process.
+	Listen string
+}
+
+type clientConfig struct {
+	url             string
+	natsOptions     []nats.Option
+	conn            *nats.Conn
+	embedded        *EmbeddedServer
+	prefix          string
+	install         bool
+	logger          *slog.Logger
+	source          string
+	routes          map[string]string
+	replicas        int
+	eventsMaxAge    time.Duration
+	duplicateWindow time.Duration
+}
+
+func defaultClientConfig() clientConfig {
+	return clientConfig{
+		prefix:          topology.DefaultPrefix,
+		install:         true,
+		logger:          slog.Default(),
+		source:          filepath.Base(os.Args[0]),
+		routes:          map[string]string{},
+		replicas:        1,
+		eventsMaxAge:    7 * 24 * time.Hour,
+		duplicateWindow: 2 * time.Minute,
+	}
+}
+
+// WithURL connects to the NATS server or cluster at url, such as
+// "nats://127.0.0.1:4222" (several URLs are separated by commas).
+func WithURL(url string) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.url = url })
+}
+
+// WithNATSOptions adds options to the NATS connection: credentials, TLS,
+// reconnect behaviour. gobus sets a connection name, unlimited reconnects
+// and its logger's disconnect and reconnect messages before these, so these
+// win.
+func WithNATSOptions(opts ...nats.Option) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.natsOptions = append(c.natsOptions, opts...) })
+}
+
+// WithConn uses an existing NATS connection. The client does not close it.
+func WithConn(nc *nats.Conn) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.conn = nc })
+}
+
+// WithEmbeddedServer starts a NATS server with JetStream in this process
+// and connects to it: the zero-install default for development, tests and
+// single-machine deployments. The client shuts the server down on Close.
+func WithEmbeddedServer(s EmbeddedServer) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.embedded = &s })
+}
+
+// WithPrefix sets the prefix of every subject and stream name, so that
+// several environments can share one NATS account. It is one NATS subject
+// token; the default is "gobus".
+func WithPrefix(prefix string) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.prefix = prefix })
+}
+
+// WithoutInstaller stops gobus from creating or updating streams and
+// consumers, for accounts where an operator manages them. Everything gobus
+// needs must then exist; docs/wire.md lists it.
+func WithoutInstaller() Option {
+	return clientOptionFunc(func(c *clientConfig) { c.install = false })
+}
+
+// WithLogger sets the logger of the client and its endpoints. The default
+// is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.logger = l })
+}
+
+// WithSource sets ce-source on messages the client sends outside a handler.
+// The default is the program's name. Endpoints use their own name.
+func WithSource(source string) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.source = source })
+}
+
+// WithRoute sends commands of messageType (a proto full name, such as the
+// generated PlaceOrderType constant) to endpoint instead of the endpoint the
+// contract names.
+func WithRoute(messageType, endpoint string) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.routes[messageType] = endpoint })
+}
+
+// WithReplicas sets the replica count of the streams and consumers the
+// installer creates; use 3 on a three-node cluster. The default is 1.
+func WithReplicas(n int) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.replicas = n })
+}
+
+// WithEventsMaxAge sets how long the events stream keeps events when the
+// installer creates it. The default is 7 days.
+func WithEventsMaxAge(d time.Duration) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.eventsMaxAge = d })
+}
+
+// WithDuplicateWindow sets how long the streams the installer creates
+// remember message ids to drop duplicates. The default is 2 minutes.
+func WithDuplicateWindow(d time.Duration) Option {
+	return clientOptionFunc(func(c *clientConfig) { c.duplicateWindow = d })
+}
+
+func (c *clientConfig) validate() error {
+	sources := 0
+	for _, set := range []bool{c.url != "", c.conn != nil, c.embedded != nil} {
+		if set {
+			sources++
+		}
+	}
+	switch {
+	case sources == 0:
+		return invalidf("no NATS server: use WithURL for a server or cluster, or WithEmbeddedServer with a store directory to run one in this process")
+	case sources > 1:
+		return invalidf("use only one of WithURL, WithConn and WithEmbeddedServer")
+	case c.embedded != nil && c.embedded.StoreDir == "":
+		return invalidf("WithEmbeddedServer needs a StoreDir where JetStream keeps its streams")
+	}
+	if err := topology.CheckToken("prefix", c.prefix); err != nil {
+		return invalidf("%v", err)
+	}
+	for typ, endpoint := range c.routes {
+		if err := topology.CheckToken("endpoint", endpoint); err != nil {
+			return invalidf("WithRoute(%q): %v", typ, err)
+		}
+	}
+	if c.replicas < 1 || c.replicas > 5 {
+		return invalidf("WithReplicas(%d): use 1 to 5", c.replicas)
+	}
+	if c.eventsMaxAge < 0 || c.duplicateWindow <= 0 {
+		return invalidf("the events max age must not be negative and the duplicate window must be positive")
+	}
+	if c.source == "" {
+		return invalidf("WithSource: the source must not be empty")
+	}
+	if c.logger == nil {
+		return invalidf("WithLogger: the logger must not be nil")
+	}
+	return nil
+}
