@@ -1,0 +1,46 @@
+// Package natstest starts NATS servers with JetStream for tests: on
+// 127.0.0.1 with a random port and a temporary store, shut down by
+// t.Cleanup.
+package natstest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// RunServer starts a JetStream server on 127.0.0.1 with a random port and a
+// store under t.TempDir. It is shut down when the test ends.
+func RunServer(t testing.TB) *server.Server {
+	t.Helper()
+	return RunServerWithStore(t, t.TempDir())
+}
+
+// RunServerWithStore starts a JetStream server on 127.0.0.1 with a random
+// port and its store in dir, so that a test can restart it on the same
+// store.
+func RunServerWithStore(t testing.TB, dir string) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		Host:      "127.0.0.1",
+		Port:      server.RANDOM_PORT,
+		JetStream: true,
+		StoreDir:  dir,
+		NoSigs:    true,
+		NoLog:     true,
+	})
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		t.Fatal("natstest: server not ready within 30s")
+	}
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	return ns
+}

@@ -1,0 +1,116 @@
+package gobus_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
+	gobus "github.com/gobusdev/gobus/runtime"
+)
+
+// With a limit of N, never more than N handlers run at once, and N do.
+func TestConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServerURL(t))
+	const limit, n = 3, 12
+	var mu sync.Mutex
+	running, peak := 0, 0
+	gate := make(chan struct{})
+	handled := newCounter()
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			mu.Lock()
+			running++
+			peak = max(peak, running)
+			mu.Unlock()
+			<-gate
+			mu.Lock()
+			running--
+			mu.Unlock()
+			handled.add(w.GetId())
+			return nil
+		}))
+	}, gobus.WithConcurrency(limit))
+	for i := range n {
+		if err := gobustestv1.SendWork(context.Background(), c, &gobustestv1.Work{Id: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the limit reached", func() bool { mu.Lock(); defer mu.Unlock(); return running == limit })
+	close(gate)
+	waitFor(t, "all handled", func() bool { return handled.distinct() == n })
+	mu.Lock()
+	defer mu.Unlock()
+	if peak != limit {
+		t.Errorf("peak concurrency %d, want %d", peak, limit)
+	}
+}
+
+// Stop waits for running handlers until its deadline, then cancels them.
+// Handlers that succeeded are acknowledged; the others' messages are
+// delivered again to the next instance, none lost, none acked unhandled.
+func TestStopWaitsThenCancelsAndLosesNothing(t *testing.T) {
+	t.Parallel()
+	url := newServerURL(t)
+	first := connect(t, url)
+	const n = 10
+	running := newCounter()
+	release := make(chan struct{})
+	firstDone := newCounter()
+	ep := startEndpoint(t, first, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			running.add(w.GetId())
+			if w.GetFailTimes() == 0 { // finishes once released
+				<-release
+				firstDone.add(w.GetId())
+				return nil
+			}
+			<-ctx.Done() // runs until Stop gives up on it
+			return ctx.Err()
+		}))
+	}, gobus.WithConcurrency(n), gobus.WithRetryDelay(10*time.Millisecond, 10*time.Millisecond))
+	for i := range n {
+		if err := gobustestv1.SendWork(context.Background(), first, &gobustestv1.Work{Id: fmt.Sprint(i), FailTimes: int32(i % 2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "all handlers running", func() bool { return running.distinct() == n })
+
+	const deadline = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- ep.Stop(ctx) }()
+	close(release)
+	if err := receive(t, stopped, "Stop"); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if took := time.Since(start); took > deadline+time.Second {
+		t.Errorf("Stop took %s with a deadline of %s", took, deadline)
+	}
+	if err := ep.Stop(context.Background()); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	if firstDone.distinct() != n/2 {
+		t.Fatalf("%d handlers finished before the deadline, want %d", firstDone.distinct(), n/2)
+	}
+
+	second := newCounter()
+	startEndpoint(t, connect(t, url), "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			second.add(w.GetId())
+			return nil
+		}))
+	})
+	waitFor(t, "the cancelled messages redelivered", func() bool { return second.distinct() == n/2 })
+	for i := range n {
+		id := fmt.Sprint(i)
+		if got := firstDone.count(id) + second.count(id); got != 1 {
+			t.Errorf("work %s completed %d times, want once", id, got)
+		}
+	}
+}
