@@ -1,0 +1,141 @@
+// Command orders is the gobus demo: a storefront places orders, sales
+// accepts them, billing charges them, and shipping ships each order once
+// it has seen it both placed and billed.
+//
+//	storefront --PlaceOrder--> sales --OrderPlaced--> billing, shipping
+//	billing --OrderBilled--> shipping --OrderShipped--> storefront
+//
+// With no flags it runs every endpoint in one process on an embedded
+// JetStream server, places 5 orders, prints the flow and exits 0 once every
+// order shipped:
+//
+//	go run ./examples/orders
+//
+// The same program runs endpoints as separate processes. One process hosts
+// the embedded server on loopback and the back-office endpoints; another
+// places orders:
+//
+//	go run ./examples/orders -listen 127.0.0.1:4222 -endpoints shipping,billing,sales
+//	go run ./examples/orders -nats nats://127.0.0.1:4222 -endpoints storefront -orders 20
+//
+// Against a real NATS server or cluster, give every process -nats.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is what the flags say.
+type config struct {
+	orders    int
+	timeout   time.Duration
+	natsURL   string
+	store     string
+	listen    string
+	endpoints []string
+	verbose   bool
+}
+
+// allEndpoints lists the endpoints, subscribers before publishers, in the
+// order they start.
+var allEndpoints = []string{"storefront", "shipping", "billing", "sales"}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "orders:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "orders:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (config, error) {
+	fs := flag.NewFlagSet("orders", flag.ContinueOnError)
+	var cfg config
+	var endpoints string
+	fs.IntVar(&cfg.orders, "orders", 5, "how many orders the storefront places")
+	fs.DurationVar(&cfg.timeout, "timeout", 45*time.Second, "how long the storefront waits for every order to ship")
+	fs.StringVar(&cfg.natsURL, "nats", "", "NATS server URL; empty starts an embedded JetStream server in this process")
+	fs.StringVar(&cfg.store, "store", "", "store directory of the embedded server (default: a temporary directory removed at exit)")
+	fs.StringVar(&cfg.listen, "listen", "", "host:port where the embedded server also accepts other processes, such as 127.0.0.1:4222")
+	fs.StringVar(&endpoints, "endpoints", strings.Join(allEndpoints, ","), "comma-separated endpoints to run in this process")
+	fs.BoolVar(&cfg.verbose, "v", false, "log what the runtime does")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	for _, e := range strings.Split(endpoints, ",") {
+		e = strings.TrimSpace(e)
+		if !contains(allEndpoints, e) {
+			return cfg, fmt.Errorf("unknown endpoint %q: choose from %s", e, strings.Join(allEndpoints, ", "))
+		}
+		cfg.endpoints = append(cfg.endpoints, e)
+	}
+	switch {
+	case cfg.orders < 1:
+		return cfg, fmt.Errorf("-orders %d: place at least one order", cfg.orders)
+	case cfg.natsURL != "" && (cfg.listen != "" || cfg.store != ""):
+		return cfg, fmt.Errorf("-listen and -store configure the embedded server; they do not go with -nats")
+	}
+	return cfg, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func logger(verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// run runs the configured endpoints; with the storefront among them it
+// places the orders and returns once all shipped, otherwise it runs until
+// ctx ends.
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	f := newFlow(out)
+	client, cleanup, err := connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = client.Close(closeCtx)
+		cleanup()
+	}()
+	shipped := make(chan string, cfg.orders)
+	if err := startEndpoints(ctx, client, cfg.endpoints, f, shipped); err != nil {
+		return err
+	}
+	if url := client.ServerURL(); url != "" {
+		f.say("embedded NATS server listening at %s", url)
+	}
+	if !contains(cfg.endpoints, "storefront") {
+		f.say("running %s; press Ctrl-C to stop", strings.Join(cfg.endpoints, ", "))
+		<-ctx.Done()
+		return nil
+	}
+	return placeOrders(ctx, client, cfg, f, shipped)
+}

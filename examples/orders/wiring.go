@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	billingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/billing/v1"
+	salesv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/sales/v1"
+	shippingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/shipping/v1"
+	gobus "github.com/gobusdev/gobus/runtime"
+)
+
+// connect connects to -nats, or starts the embedded server. cleanup
+// removes the temporary store, if any, once the client is closed.
+func connect(ctx context.Context, cfg config) (c *gobus.Client, cleanup func(), err error) {
+	opts := []gobus.Option{gobus.WithLogger(logger(cfg.verbose)), gobus.WithSource("storefront")}
+	cleanup = func() {}
+	if cfg.natsURL != "" {
+		c, err = gobus.Connect(ctx, append(opts, gobus.WithURL(cfg.natsURL))...)
+		return c, cleanup, err
+	}
+	store := cfg.store
+	if store == "" {
+		dir, err := os.MkdirTemp("", "gobus-orders-")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		cleanup = func() { _ = os.RemoveAll(dir) }
+		store = dir
+	}
+	embedded := gobus.EmbeddedServer{StoreDir: store, Listen: cfg.listen}
+	c, err = gobus.Connect(ctx, append(opts, gobus.WithEmbeddedServer(embedded))...)
+	if err != nil {
+		cleanup()
+	}
+	return c, cleanup, err
+}
+
+// startEndpoints creates, registers and starts each named endpoint.
+func startEndpoints(ctx context.Context, c *gobus.Client, names []string, f *flow, shipped chan<- string) error {
+	register := map[string]func(*gobus.Endpoint) error{
+		"sales": func(ep *gobus.Endpoint) error {
+			return salesv1.RegisterSalesHandler(ep, &sales{flow: f})
+		},
+		"billing": func(ep *gobus.Endpoint) error {
+			return salesv1.RegisterOrderPlacedHandler(ep, &billing{flow: f})
+		},
+		"shipping": func(ep *gobus.Endpoint) error {
+			s := newShipping(f)
+			if err := salesv1.RegisterOrderPlacedHandler(ep, s); err != nil {
+				return err
+			}
+			return billingv1.RegisterOrderBilledHandler(ep, s)
+		},
+		"storefront": func(ep *gobus.Endpoint) error {
+			return shippingv1.RegisterOrderShippedHandler(ep, &storefront{flow: f, shipped: shipped})
+		},
+	}
+	// Subscribers start before the endpoints that publish to them: a new
+	// subscription receives the events published after it first started.
+	for _, name := range allEndpoints {
+		if !contains(names, name) {
+			continue
+		}
+		ep, err := gobus.NewEndpoint(c, name)
+		if err != nil {
+			return err
+		}
+		if err := register[name](ep); err != nil {
+			return fmt.Errorf("endpoint %s: %w", name, err)
+		}
+		if err := ep.Start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeOrders sends the orders and waits until each one shipped.
+func placeOrders(ctx context.Context, c *gobus.Client, cfg config, f *flow, shipped <-chan string) error {
+	run := newRunID()
+	pending := map[string]bool{}
+	f.say("placing %d orders (run %s)", cfg.orders, run)
+	for i := 1; i <= cfg.orders; i++ {
+		id := fmt.Sprintf("%s-%02d", run, i)
+		order := &salesv1.PlaceOrder{OrderId: id, Items: []*salesv1.LineItem{
+			{Sku: "mug", Quantity: uint32(i), UnitPriceCents: 1250},
+		}}
+		f.step("storefront", "PlaceOrder", id, "sends the order to sales")
+		// The order id is the message id: a retried send is one order.
+		if err := salesv1.SendPlaceOrder(ctx, c, order, gobus.WithMessageID(id)); err != nil {
+			return fmt.Errorf("placing order %s: %w", id, err)
+		}
+		pending[id] = true
+	}
+	start := time.Now()
+	timeout := time.NewTimer(cfg.timeout)
+	defer timeout.Stop()
+	for len(pending) > 0 {
+		select {
+		case id := <-shipped:
+			delete(pending, id)
+		case <-timeout.C:
+			return fmt.Errorf("timed out after %s: %d of %d orders shipped; still waiting for %s",
+				cfg.timeout, cfg.orders-len(pending), cfg.orders, strings.Join(sortedKeys(pending), ", "))
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted with %d of %d orders shipped", cfg.orders-len(pending), cfg.orders)
+		}
+	}
+	f.say("all %d orders placed, billed and shipped in %s", cfg.orders, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func newRunID() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
