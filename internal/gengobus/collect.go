@@ -244,8 +244,7 @@ func checkGoNames(gen *protogen.Plugin, files []*contractFile) error {
 // for f, mapped to what declares them.
 func protocGenGoNames(f *protogen.File) map[string]string {
 	names := map[string]string{}
-	var enums func([]*protogen.Enum)
-	enums = func(es []*protogen.Enum) {
+	enums := func(es []*protogen.Enum) {
 		for _, e := range es {
 			names[e.GoIdent.GoName] = "enum " + string(e.Desc.FullName())
 			names[e.GoIdent.GoName+"_name"] = "enum " + string(e.Desc.FullName())
