@@ -41,7 +41,7 @@ type Client struct {
 // Connect connects to the bus: a NATS server given by [WithURL] or
 // [WithConn], or one it starts in the process with [WithEmbeddedServer].
 // Unless [WithoutInstaller] is given it creates the events and errors
-// streams and the command stream of every endpoint in the routing table,
+// streams and the queue stream of every endpoint in the routing table,
 // leaving existing streams as they are. Configuration mistakes fail here
 // with [ErrInvalidOption].
 func Connect(ctx context.Context, opts ...Option) (*Client, error) {
@@ -154,7 +154,7 @@ func (c *Client) installShared(ctx context.Context) error {
 			continue
 		}
 		seen[endpoint] = true
-		if err := in.EnsureStream(ctx, in.CommandStreamConfig(endpoint)); err != nil {
+		if err := in.EnsureStream(ctx, in.QueueStreamConfig(endpoint)); err != nil {
 			return fmt.Errorf("gobus: %w", err)
 		}
 	}
@@ -194,7 +194,11 @@ func (c *Client) Dispatch(ctx context.Context, out Outgoing) error {
 	if correlation == "" {
 		correlation = id
 	}
-	msg, err := c.encode(out, id, c.cfg.source, correlation, "")
+	data, err := marshal(out)
+	if err != nil {
+		return err
+	}
+	msg, err := c.encode(out, data, id, c.cfg.source, correlation, "")
 	if err != nil {
 		return err
 	}
@@ -204,18 +208,25 @@ func (c *Client) Dispatch(ctx context.Context, out Outgoing) error {
 	return nil
 }
 
-// encode turns an outgoing message into the NATS message that carries it.
-func (c *Client) encode(out Outgoing, id, source, correlation, causation string) (*nats.Msg, error) {
+// marshal encodes the body of an outgoing message, deterministically so
+// that equal messages have equal bytes.
+func marshal(out Outgoing) ([]byte, error) {
 	if out.Message == nil || !out.Message.ProtoReflect().IsValid() {
 		return nil, fmt.Errorf("gobus: %s %s: the message is nil", verb(out.Route.Kind), out.Route.Type)
 	}
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(out.Message)
+	if err != nil {
+		return nil, fmt.Errorf("gobus: encoding %s: %w", out.Route.Type, err)
+	}
+	return data, nil
+}
+
+// encode turns an outgoing message with its encoded body into the NATS
+// message that carries it.
+func (c *Client) encode(out Outgoing, data []byte, id, source, correlation, causation string) (*nats.Msg, error) {
 	subject, err := c.subjectFor(out.Route)
 	if err != nil {
 		return nil, err
-	}
-	data, err := proto.Marshal(out.Message)
-	if err != nil {
-		return nil, fmt.Errorf("gobus: encoding %s: %w", out.Route.Type, err)
 	}
 	intent := wire.IntentSend
 	if out.Route.Kind == KindEvent {

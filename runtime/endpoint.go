@@ -122,42 +122,35 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 }
 
 // consumers creates or looks up the endpoint's consumers: one on its
-// command stream if it handles commands, one on the events stream if it
-// subscribes to events.
+// queue stream, which holds its commands and the messages retried for it,
+// and one on the events stream if it subscribes to events.
 func (ep *Endpoint) consumers(ctx context.Context) ([]jetstream.Consumer, error) {
 	in := ep.client.installer
 	names := ep.client.names
 	settings := topology.ConsumerSettings{AckWait: ep.cfg.ackWait, MaxAckPending: ep.cfg.maxAckPending}
-	var commands bool
 	var events []string
 	for _, reg := range ep.handlers {
-		if reg.route.Kind == KindCommand {
-			commands = true
-		} else {
+		if reg.route.Kind == KindEvent {
 			events = append(events, names.EventSubject(reg.route.Subject))
 		}
 	}
 	sort.Strings(events)
 	install := ep.client.cfg.install
-	var out []jetstream.Consumer
-	if commands {
-		var c jetstream.Consumer
-		var err error
-		if install {
-			if err = in.OwnCommandStream(ctx, ep.name); err == nil {
-				c, err = in.CommandConsumer(ctx, ep.name, settings)
-			}
-		} else {
-			c, err = in.Consumer(ctx, names.CommandStream(ep.name), ep.name)
+	var queue jetstream.Consumer
+	var err error
+	if install {
+		if err = in.OwnQueueStream(ctx, ep.name); err == nil {
+			queue, err = in.QueueConsumer(ctx, ep.name, settings)
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	} else {
+		queue, err = in.Consumer(ctx, names.QueueStream(ep.name), ep.name)
 	}
+	if err != nil {
+		return nil, err
+	}
+	out := []jetstream.Consumer{queue}
 	if len(events) > 0 {
 		var c jetstream.Consumer
-		var err error
 		if install {
 			c, err = in.EventConsumer(ctx, ep.name, events, settings)
 		} else {

@@ -1,6 +1,9 @@
 package gobus
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // EndpointOption configures an [Endpoint] in [NewEndpoint].
 type EndpointOption interface {
@@ -15,8 +18,8 @@ type endpointConfig struct {
 	concurrency   int
 	ackWait       time.Duration
 	maxAckPending int
-	retryDelay    time.Duration
-	maxRetryDelay time.Duration
+	retry         RetryPolicy
+	retryFor      map[string]RetryPolicy
 }
 
 // DefaultConcurrency is how many handlers an endpoint runs at once unless
@@ -28,8 +31,8 @@ func defaultEndpointConfig() endpointConfig {
 		concurrency:   DefaultConcurrency,
 		ackWait:       30 * time.Second,
 		maxAckPending: 1000,
-		retryDelay:    time.Second,
-		maxRetryDelay: time.Minute,
+		retry:         DefaultRetryPolicy(),
+		retryFor:      map[string]RetryPolicy{},
 	}
 }
 
@@ -53,11 +56,18 @@ func WithMaxAckPending(n int) EndpointOption {
 	return endpointOptionFunc(func(c *endpointConfig) { c.maxAckPending = n })
 }
 
-// WithRetryDelay sets the delay before a failed message is delivered
-// again: first, doubling on each further failure, up to max. The defaults
-// are 1s and 1m.
-func WithRetryDelay(first, max time.Duration) EndpointOption {
-	return endpointOptionFunc(func(c *endpointConfig) { c.retryDelay, c.maxRetryDelay = first, max })
+// WithRetryPolicy sets the endpoint's retry policy, which applies to every
+// message type without a policy of its own. The default is
+// [DefaultRetryPolicy].
+func WithRetryPolicy(p RetryPolicy) EndpointOption {
+	return endpointOptionFunc(func(c *endpointConfig) { c.retry = p })
+}
+
+// WithRetryPolicyFor sets the retry policy of one message type (a proto
+// full name, such as the generated PlaceOrderType constant), overriding the
+// endpoint's policy and the contract's.
+func WithRetryPolicyFor(messageType string, p RetryPolicy) EndpointOption {
+	return endpointOptionFunc(func(c *endpointConfig) { c.retryFor[messageType] = p })
 }
 
 func (c *endpointConfig) validate() error {
@@ -68,8 +78,14 @@ func (c *endpointConfig) validate() error {
 		return invalidf("WithAckWait(%s): use at least 1s", c.ackWait)
 	case c.maxAckPending < c.concurrency:
 		return invalidf("WithMaxAckPending(%d) is below the concurrency %d: instances could not use their slots", c.maxAckPending, c.concurrency)
-	case c.retryDelay <= 0 || c.maxRetryDelay < c.retryDelay:
-		return invalidf("WithRetryDelay(%s, %s): use a positive first delay no larger than the max", c.retryDelay, c.maxRetryDelay)
+	}
+	if err := c.retry.validate(); err != nil {
+		return err
+	}
+	for typ, p := range c.retryFor {
+		if err := p.validate(); err != nil {
+			return fmt.Errorf("WithRetryPolicyFor(%q): %w", typ, err)
+		}
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ var (
 	ErrStarted = errors.New("gobus: endpoint already started")
 	// ErrClosed is returned, wrapped, when a closed client is used.
 	ErrClosed = errors.New("gobus: client closed")
+
+	// errWrongSubject is a message whose type does not belong on its
+	// subject.
+	errWrongSubject = errors.New("message type does not match its subject")
 )
 
 // UnimplementedError is what the handler of a generated Unimplemented type

@@ -161,7 +161,7 @@ func TestFailedHandlerIsRetriedAndDispatchesOnlyOnSuccess(t *testing.T) {
 			}
 			return nil
 		}))
-	}, gobus.WithRetryDelay(10*time.Millisecond, 50*time.Millisecond))
+	}, gobus.WithRetryPolicy(gobus.RetryPolicy{Delayed: 5, Delay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}))
 	events := make(chan string, 10)
 	startEndpoint(t, c, "listener", func(ep *gobus.Endpoint) error {
 		return gobustestv1.RegisterWorkDoneHandler(ep, workDoneFunc(func(ctx context.Context, mc *gobus.MessageContext, e *gobustestv1.WorkDone) error {

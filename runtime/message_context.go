@@ -2,6 +2,8 @@ package gobus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"sync"
@@ -77,13 +79,42 @@ func (mc *MessageContext) Dispatch(_ context.Context, out Outgoing) error {
 	return nil
 }
 
+// discard drops what a failed attempt gave to mc.
+func (mc *MessageContext) discard() {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	mc.outgoing = nil
+}
+
 // idNamespace derives the ids of outgoing messages from the incoming id.
 var idNamespace = uuid.MustParse("6b3f3c5e-0f4e-4b8e-9a43-2f7c1c0b9a10")
 
-// derivedID is the id of the i-th message a handler dispatches: the same
-// on every attempt, so JetStream drops the copies a retry sends again.
-func derivedID(incoming string, i int) string {
-	return uuid.NewSHA1(idNamespace, []byte(incoming+"/"+strconv.Itoa(i))).String()
+// derivedIDs names the messages one handler run dispatches. An id depends
+// on the incoming id, the outgoing type, subject and body, and how many
+// equal messages came before: a retry that sends the same messages sends
+// the same ids, whatever order its goroutines sent them in, so JetStream
+// drops the copies.
+type derivedIDs struct {
+	incoming string
+	seen     map[[sha256.Size]byte]int
+}
+
+func (d *derivedIDs) next(subject, typ string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(typ))
+	h.Write([]byte{0})
+	h.Write([]byte(subject))
+	h.Write([]byte{0})
+	h.Write(body)
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	if d.seen == nil {
+		d.seen = map[[sha256.Size]byte]int{}
+	}
+	n := d.seen[key]
+	d.seen[key] = n + 1
+	name := d.incoming + "/" + hex.EncodeToString(key[:]) + "/" + strconv.Itoa(n)
+	return uuid.NewSHA1(idNamespace, []byte(name)).String()
 }
 
 // flush dispatches everything the handler gave to mc, pipelined, and
@@ -97,11 +128,20 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		return nil
 	}
 	c := mc.ep.client
+	ids := derivedIDs{incoming: mc.env.ID}
 	futures := make([]jetstream.PubAckFuture, 0, len(outgoing))
-	for i, out := range outgoing {
+	for _, out := range outgoing {
+		data, err := marshal(out)
+		if err != nil {
+			return err
+		}
+		subject, err := c.subjectFor(out.Route)
+		if err != nil {
+			return err
+		}
 		id := out.MessageID
 		if id == "" {
-			id = derivedID(mc.env.ID, i)
+			id = ids.next(subject, out.Route.Type, data)
 		}
 		correlation := out.CorrelationID
 		if correlation == "" {
@@ -110,7 +150,7 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		if correlation == "" {
 			correlation = mc.env.ID
 		}
-		msg, err := c.encode(out, id, mc.ep.name, correlation, mc.env.ID)
+		msg, err := c.encode(out, data, id, mc.ep.name, correlation, mc.env.ID)
 		if err != nil {
 			return err
 		}

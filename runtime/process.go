@@ -4,16 +4,22 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gobusdev/gobus/internal/wire"
 )
 
-// process handles one delivered message: decode, call the handler,
-// dispatch what it sent, then ack. Anything short of that leaves the
-// message to be delivered again.
+// crashAllowance is how many deliveries beyond its retry policy a message
+// may get when deliveries end without an outcome (a crash, an ack timeout,
+// a stop). Past it, the message moves to the error stream untried, so that
+// a message that kills its process cannot do so forever.
+const crashAllowance = 3
+
+// process handles one delivered message under the endpoint's retry policy:
+// decode, call the handler (retrying at once on failure), dispatch what it
+// sent, then ack. A failure leaves the message for a delayed delivery, or
+// moves it to the error stream once its retries are spent.
 func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
@@ -21,20 +27,67 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg) {
 		ep.log.Error("gobus: received a message without JetStream metadata", "subject", msg.Subject(), "error", err)
 		return
 	}
+	delivery := int(meta.NumDelivered)
 	mc, reg, err := ep.prepare(msg, meta)
-	if err == nil {
-		err = ep.call(ctx, reg, mc, msg)
-	}
-	if err == nil {
-		err = mc.flush(ctx)
-	}
 	if err != nil {
-		ep.retryLater(msg, meta, err)
+		ep.moveToErrors(ctx, msg, meta, err, 1)
 		return
 	}
-	if err := msg.Ack(); err != nil {
-		ep.log.Warn("gobus: acknowledging a handled message failed; it will be delivered again", "subject", msg.Subject(), "error", err)
+	policy := ep.policyFor(reg.route)
+	if delivery > 1+policy.Delayed+crashAllowance {
+		ep.moveToErrors(ctx, msg, meta, &exhaustedError{deliveries: delivery}, policy.MaxAttempts())
+		return
 	}
+	for try := 0; ; try++ {
+		mc.attempt = policy.attempt(delivery, try)
+		err = ep.call(ctx, reg, mc, msg)
+		if err == nil {
+			err = mc.flush(ctx)
+		}
+		if err == nil {
+			if err := msg.Ack(); err != nil {
+				ep.log.Warn("gobus: acknowledging a handled message failed; it will be delivered again", "subject", msg.Subject(), "error", err)
+			}
+			return
+		}
+		mc.discard()
+		switch {
+		case ctx.Err() != nil:
+			// Stopping: the message goes back as it came, for another
+			// instance or the next start.
+			_ = msg.Nak()
+			return
+		case isUnrecoverable(err):
+			ep.moveToErrors(ctx, msg, meta, err, mc.attempt)
+			return
+		case delivery == 1 && try < policy.Immediate:
+			ep.log.Debug("gobus: handler failed; retrying at once", "type", mc.Type(), "id", mc.ID(), "attempt", mc.attempt, "error", err)
+			continue
+		}
+		break
+	}
+	if delivery <= policy.Delayed {
+		delay := policy.delay(delivery)
+		ep.log.Warn("gobus: handler failed; the message will be delivered again after a delay",
+			"type", mc.Type(), "id", mc.ID(), "attempt", mc.attempt, "retry_in", delay, "error", err)
+		if err := msg.NakWithDelay(delay); err != nil {
+			ep.log.Warn("gobus: asking for a delayed delivery failed; the server redelivers after the ack wait", "error", err)
+		}
+		return
+	}
+	ep.moveToErrors(ctx, msg, meta, err, mc.attempt)
+}
+
+// policyFor is the retry policy of a message type: the endpoint's override
+// for the type, else the contract's, else the endpoint's.
+func (ep *Endpoint) policyFor(r Route) RetryPolicy {
+	if p, ok := ep.cfg.retryFor[r.Type]; ok {
+		return p
+	}
+	if r.retry != nil {
+		return *r.retry
+	}
+	return ep.cfg.retry
 }
 
 // prepare reads the envelope and finds the handler.
@@ -47,6 +100,9 @@ func (ep *Endpoint) prepare(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*Me
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: endpoint %s has no handler for message type %q", ErrNoRoute, ep.name, env.Type)
 	}
+	if err := ep.checkSubject(reg.route, msg.Subject()); err != nil {
+		return nil, nil, err
+	}
 	mc := &MessageContext{
 		ep:      ep,
 		env:     env,
@@ -55,6 +111,24 @@ func (ep *Endpoint) prepare(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*Me
 		attempt: int(meta.NumDelivered),
 	}
 	return mc, reg, nil
+}
+
+// checkSubject refuses a message whose ce-type does not belong on the
+// subject it arrived on: a command of another endpoint, an event on a
+// command's subject, one type dressed as another. Operators' retries
+// arrive on the endpoint's retry subject and may carry any type.
+func (ep *Endpoint) checkSubject(r Route, subject string) error {
+	if subject == ep.client.names.RetrySubject(ep.name) {
+		return nil
+	}
+	want, err := ep.client.subjectFor(r)
+	if err != nil {
+		return err
+	}
+	if subject != want {
+		return fmt.Errorf("%w: a %s of type %s arrived on subject %s, but its subject is %s", errWrongSubject, r.Kind, r.Type, subject, want)
+	}
+	return nil
 }
 
 // call runs the handler, turning a panic into an error with its stack.
@@ -67,26 +141,6 @@ func (ep *Endpoint) call(ctx context.Context, reg *registration, mc *MessageCont
 	return reg.handle(ctx, mc, msg.Data(), mc.env.ContentType)
 }
 
-// retryLater logs a failure and has the message delivered again after a
-// delay that doubles with each attempt.
-func (ep *Endpoint) retryLater(msg jetstream.Msg, meta *jetstream.MsgMetadata, cause error) {
-	delay := ep.retryDelay(int(meta.NumDelivered))
-	ep.log.Warn("gobus: handling failed; the message will be delivered again",
-		"subject", msg.Subject(), "type", msg.Headers().Get(wire.HeaderType), "id", msg.Headers().Get(wire.HeaderID),
-		"attempt", meta.NumDelivered, "retry_in", delay, "error", cause)
-	if err := msg.NakWithDelay(delay); err != nil {
-		ep.log.Warn("gobus: asking for redelivery failed; the server redelivers after the ack wait", "error", err)
-	}
-}
-
-func (ep *Endpoint) retryDelay(attempt int) time.Duration {
-	d := ep.cfg.retryDelay
-	for i := 1; i < attempt && d < ep.cfg.maxRetryDelay; i++ {
-		d *= 2
-	}
-	return min(d, ep.cfg.maxRetryDelay)
-}
-
 // PanicError is a panic in a handler, caught and treated as a failure.
 type PanicError struct {
 	// Value is what the handler panicked with.
@@ -96,3 +150,11 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
+
+// exhaustedError is a message delivered more often than its policy allows
+// without an outcome.
+type exhaustedError struct{ deliveries int }
+
+func (e *exhaustedError) Error() string {
+	return fmt.Sprintf("delivered %d times without an outcome: the process handling it may be crashing or timing out", e.deliveries)
+}

@@ -71,7 +71,7 @@ func TestStopWaitsThenCancelsAndLosesNothing(t *testing.T) {
 			<-ctx.Done() // runs until Stop gives up on it
 			return ctx.Err()
 		}))
-	}, gobus.WithConcurrency(n), gobus.WithRetryDelay(10*time.Millisecond, 10*time.Millisecond))
+	}, gobus.WithConcurrency(n))
 	for i := range n {
 		if err := gobustestv1.SendWork(context.Background(), first, &gobustestv1.Work{Id: fmt.Sprint(i), FailTimes: int32(i % 2)}); err != nil {
 			t.Fatal(err)

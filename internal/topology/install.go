@@ -27,12 +27,12 @@ type Installer struct {
 	Settings Settings
 }
 
-// CommandStreamConfig is the configuration of endpoint's command stream.
-func (in *Installer) CommandStreamConfig(endpoint string) jetstream.StreamConfig {
+// QueueStreamConfig is the configuration of endpoint's queue stream.
+func (in *Installer) QueueStreamConfig(endpoint string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        in.Names.CommandStream(endpoint),
-		Description: "gobus commands for endpoint " + endpoint,
-		Subjects:    []string{in.Names.CommandSubjects(endpoint)},
+		Name:        in.Names.QueueStream(endpoint),
+		Description: "gobus queue of endpoint " + endpoint + ": its commands and retried messages",
+		Subjects:    []string{in.Names.CommandSubjects(endpoint), in.Names.RetrySubject(endpoint)},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    in.Settings.Replicas,
@@ -68,10 +68,10 @@ func (in *Installer) ErrorsStreamConfig() jetstream.StreamConfig {
 	}
 }
 
-// OwnCommandStream creates or updates endpoint's command stream; only the
+// OwnQueueStream creates or updates endpoint's queue stream; only the
 // endpoint itself calls it, so that its settings win.
-func (in *Installer) OwnCommandStream(ctx context.Context, endpoint string) error {
-	cfg := in.CommandStreamConfig(endpoint)
+func (in *Installer) OwnQueueStream(ctx context.Context, endpoint string) error {
+	cfg := in.QueueStreamConfig(endpoint)
 	if _, err := in.JS.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("creating stream %s: %w", cfg.Name, err)
 	}
@@ -94,13 +94,15 @@ type ConsumerSettings struct {
 	MaxAckPending int
 }
 
-// CommandConsumer creates or updates endpoint's durable consumer on its
-// command stream, shared by all instances of the endpoint.
-func (in *Installer) CommandConsumer(ctx context.Context, endpoint string, s ConsumerSettings) (jetstream.Consumer, error) {
-	stream := in.Names.CommandStream(endpoint)
+// QueueConsumer creates or updates endpoint's durable consumer on its
+// queue stream, shared by all instances of the endpoint. MaxDeliver is
+// unlimited: the endpoint's retry policy decides when a message moves to
+// the error stream, so the server never strands one.
+func (in *Installer) QueueConsumer(ctx context.Context, endpoint string, s ConsumerSettings) (jetstream.Consumer, error) {
+	stream := in.Names.QueueStream(endpoint)
 	cfg := jetstream.ConsumerConfig{
 		Durable:       in.Names.Consumer(endpoint),
-		Description:   "gobus endpoint " + endpoint + " commands",
+		Description:   "gobus endpoint " + endpoint + " queue",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       s.AckWait,
 		MaxAckPending: s.MaxAckPending,

@@ -29,9 +29,10 @@ type Names struct {
 	Prefix string
 }
 
-// CommandStream is the WorkQueue stream that holds endpoint's commands.
-func (n Names) CommandStream(endpoint string) string {
-	return n.Prefix + "_commands_" + endpoint
+// QueueStream is endpoint's queue: the WorkQueue stream that holds the
+// commands sent to it and the messages retried for it.
+func (n Names) QueueStream(endpoint string) string {
+	return n.Prefix + "_queue_" + endpoint
 }
 
 // CommandSubject is the subject of a command for endpoint; suffix is the
@@ -40,9 +41,15 @@ func (n Names) CommandSubject(endpoint, suffix string) string {
 	return n.Prefix + ".cmd." + endpoint + "." + suffix
 }
 
-// CommandSubjects is the subject filter of endpoint's command stream.
+// CommandSubjects is the subject filter of endpoint's commands.
 func (n Names) CommandSubjects(endpoint string) string {
 	return n.Prefix + ".cmd." + endpoint + ".>"
+}
+
+// RetrySubject is where an operator's retry sends a failed event back to
+// the one endpoint that failed it, not to every subscriber.
+func (n Names) RetrySubject(endpoint string) string {
+	return n.Prefix + ".retry." + endpoint
 }
 
 // EventsStream is the stream that holds every event.
@@ -64,6 +71,6 @@ func (n Names) ErrorSubject(endpoint string) string { return n.Prefix + ".err." 
 // ErrorSubjects is the subject filter of the errors stream.
 func (n Names) ErrorSubjects() string { return n.Prefix + ".err.>" }
 
-// Consumer is the durable consumer name of endpoint, on its command stream
+// Consumer is the durable consumer name of endpoint, on its queue stream
 // and on the events stream alike.
 func (n Names) Consumer(endpoint string) string { return endpoint }

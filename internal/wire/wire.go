@@ -7,6 +7,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"strings"
 	"time"
 
@@ -96,22 +97,25 @@ func setIf(h nats.Header, key, value string) {
 // Parse reads the envelope of a NATS message. It fails with ErrMalformed,
 // naming what is wrong, when a required CloudEvents attribute is missing or
 // invalid.
+//
+// Header names are matched regardless of case, as HTTP gateways and some
+// clients capitalise them.
 func Parse(h nats.Header, data []byte) (*Envelope, error) {
 	e := &Envelope{
-		ID:            h.Get(HeaderID),
-		Type:          h.Get(HeaderType),
-		Source:        h.Get(HeaderSource),
-		ContentType:   h.Get(HeaderContentType),
-		CorrelationID: h.Get(HeaderCorrelationID),
-		CausationID:   h.Get(HeaderCausationID),
-		Intent:        Intent(h.Get(HeaderIntent)),
-		ReplyTo:       h.Get(HeaderReplyTo),
-		TraceParent:   h.Get(HeaderTraceParent),
-		TraceState:    h.Get(HeaderTraceState),
+		ID:            Get(h, HeaderID),
+		Type:          Get(h, HeaderType),
+		Source:        Get(h, HeaderSource),
+		ContentType:   MediaType(Get(h, HeaderContentType)),
+		CorrelationID: Get(h, HeaderCorrelationID),
+		CausationID:   Get(h, HeaderCausationID),
+		Intent:        Intent(Get(h, HeaderIntent)),
+		ReplyTo:       Get(h, HeaderReplyTo),
+		TraceParent:   Get(h, HeaderTraceParent),
+		TraceState:    Get(h, HeaderTraceState),
 		Data:          data,
 	}
 	var missing []string
-	if v := h.Get(HeaderSpecVersion); v == "" {
+	if v := Get(h, HeaderSpecVersion); v == "" {
 		missing = append(missing, HeaderSpecVersion)
 	} else if v != SpecVersion {
 		return nil, fmt.Errorf("%w: %s is %q, gobus reads CloudEvents %s", ErrMalformed, HeaderSpecVersion, v, SpecVersion)
@@ -124,7 +128,7 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: missing CloudEvents header %s", ErrMalformed, strings.Join(missing, ", "))
 	}
-	if t := h.Get(HeaderTime); t != "" {
+	if t := Get(h, HeaderTime); t != "" {
 		parsed, err := time.Parse(time.RFC3339Nano, t)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s %q is not an RFC 3339 time", ErrMalformed, HeaderTime, t)
@@ -135,4 +139,90 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 		e.ContentType = ContentTypeProtobuf
 	}
 	return e, nil
+}
+
+// Get returns the first value of header name, matching the name exactly
+// or, failing that, regardless of case.
+func Get(h nats.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	for k, vs := range h {
+		if len(vs) > 0 && strings.EqualFold(k, name) {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+// MediaType returns the media type of a content-type value in lower case,
+// without parameters such as charset; a value that does not parse is
+// returned as it is, for the error message.
+func MediaType(contentType string) string {
+	if contentType == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return contentType
+	}
+	return mt
+}
+
+// Failure headers, added to the copy of a message in the error stream
+// next to all of its original headers.
+const (
+	HeaderFailedEndpoint = "gobus-failed-endpoint"
+	HeaderFailedSubject  = "gobus-failed-subject"
+	HeaderFailedStream   = "gobus-failed-stream"
+	HeaderFailedSequence = "gobus-failed-sequence"
+	HeaderFailedAt       = "gobus-failed-at"
+	HeaderAttempts       = "gobus-attempts"
+	HeaderErrorKind      = "gobus-error-kind"
+	HeaderErrorType      = "gobus-error-type"
+	HeaderErrorMessage   = "gobus-error-message"
+	HeaderErrorStack     = "gobus-error-stack"
+)
+
+// FailureHeaders lists the failure headers, so that a retry can strip them.
+var FailureHeaders = []string{
+	HeaderFailedEndpoint, HeaderFailedSubject, HeaderFailedStream, HeaderFailedSequence,
+	HeaderFailedAt, HeaderAttempts, HeaderErrorKind, HeaderErrorType, HeaderErrorMessage, HeaderErrorStack,
+}
+
+// HeaderValue makes s safe for a NATS header value, which cannot hold line
+// breaks: it escapes '\\', '\r' and '\n' as \\, \r and \n, and cuts the
+// result to at most limit bytes.
+func HeaderValue(s string, limit int) string {
+	r := strings.NewReplacer(`\`, `\\`, "\r", `\r`, "\n", `\n`)
+	s = r.Replace(s)
+	if len(s) > limit {
+		s = s[:limit-len("…[truncated]")] + "…[truncated]"
+	}
+	return s
+}
+
+// UnescapeHeaderValue reverses HeaderValue's escaping.
+func UnescapeHeaderValue(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			switch s[i+1] {
+			case 'n':
+				b.WriteByte('\n')
+				i++
+				continue
+			case 'r':
+				b.WriteByte('\r')
+				i++
+				continue
+			case '\\':
+				b.WriteByte('\\')
+				i++
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
