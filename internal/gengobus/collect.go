@@ -169,11 +169,10 @@ func checkSubjects(files []*contractFile) error {
 	seen := map[string]string{}
 	for _, f := range files {
 		for _, c := range f.messages {
-			here := fmt.Sprintf("%s: message %s", f.file.Desc.Path(), c.msg.Desc.FullName())
 			if first, ok := seen[c.routeKey()]; ok {
-				return fmt.Errorf("%s routes to subject <prefix>.%s, which %s already uses: give one of them another subject with the subject option", here, c.routeKey(), first)
+				return fmt.Errorf("%s: message %s routes to subject <prefix>.%s, which %s already uses: give one of them another subject with the subject option", f.file.Desc.Path(), c.msg.Desc.FullName(), c.routeKey(), first)
 			}
-			seen[c.routeKey()] = here
+			seen[c.routeKey()] = fmt.Sprintf("message %s in %s", c.msg.Desc.FullName(), f.file.Desc.Path())
 		}
 	}
 	return nil
@@ -188,9 +187,9 @@ func checkGroups(files []*contractFile) error {
 		for _, g := range f.groups {
 			k := key{string(f.file.GoImportPath), g.endpoint}
 			if first, ok := seen[k]; ok {
-				return fmt.Errorf("%s: commands for endpoint %q are also declared in %s, in the same Go package: declare an endpoint's commands in one file, so that its %s interface is generated once", f.file.Desc.Path(), g.endpoint, first, g.Handler)
+				return fmt.Errorf("%s: message %s is a command for endpoint %q, whose commands are also declared in %s, in the same Go package: declare an endpoint's commands in one file, so that its %s interface is generated once", f.file.Desc.Path(), g.commands[0].msg.Desc.FullName(), g.endpoint, first, g.Handler)
 			}
-			seen[k] = f.file.Desc.Path()
+			seen[k] = fmt.Sprintf("%s (message %s)", f.file.Desc.Path(), g.commands[0].msg.Desc.FullName())
 		}
 	}
 	return nil
@@ -219,7 +218,7 @@ func checkGoNames(gen *protogen.Plugin, files []*contractFile) error {
 			if other, ok := names[name]; ok {
 				return fmt.Errorf("%s: the Go name %s generated for %s collides with %s: rename one of the messages or endpoints", f.file.Desc.Path(), name, what, other)
 			}
-			names[name] = what
+			names[name] = "the one generated for " + what
 			return nil
 		}
 		for _, c := range f.messages {
@@ -231,7 +230,7 @@ func checkGoNames(gen *protogen.Plugin, files []*contractFile) error {
 		}
 		for _, g := range f.groups {
 			for _, n := range g.names() {
-				if err := claim(n, fmt.Sprintf("endpoint %q", g.endpoint)); err != nil {
+				if err := claim(n, fmt.Sprintf("endpoint %q of message %s", g.endpoint, g.commands[0].msg.Desc.FullName())); err != nil {
 					return err
 				}
 			}

@@ -100,9 +100,9 @@ func emitDispatch(f *jen.File, c *contract) {
 	var fn, optType, doc string
 	if c.kind == kindCommand {
 		fn, optType = "Send", "SendOption"
-		doc = fmt.Sprintf("%s sends a %s command to the %s endpoint. Through a *gobus.Client it is\n"+
+		doc = fmt.Sprintf("%s sends %s command to the %s endpoint. Through a *gobus.Client it is\n"+
 			"stored before it returns; through the *gobus.MessageContext of a handler it is\n"+
-			"sent after the handler succeeds.", c.names.Dispatch, name, c.endpoint)
+			"sent after the handler succeeds.", c.names.Dispatch, article(name), c.endpoint)
 	} else {
 		fn, optType = "Publish", "PublishOption"
 		doc = fmt.Sprintf("%s publishes %s event to its subscribers. Through a\n"+
@@ -141,7 +141,7 @@ func emitHandler(f *jen.File, c *contract) {
 	}
 	docComment(f, fmt.Sprintf("%s handles %s %s. Returning nil acknowledges the message\n"+
 		"and dispatches what the handler sent or published through mc; returning an\n"+
-		"error has the message delivered again.", c.names.Handler, name, what))
+		"error has the message retried under the endpoint's retry policy.", c.names.Handler, name, what))
 	f.Type().Id(c.names.Handler).Interface(
 		jen.Comment(fmt.Sprintf("%s handles one %s message.", c.names.Method, name)),
 		jen.Id(c.names.Method).Params(handlerParams(c, true)...).Error(),
@@ -170,8 +170,9 @@ func emitGroup(f *jen.File, g *endpointGroup) {
 		g.Handler, g.endpoint, strings.Join(names, ", "), g.Unimplemented))
 	f.Type().Id(g.Handler).Interface(embeds...)
 
-	docComment(f, fmt.Sprintf("%s answers every %s command with an\n"+
-		"gobus.ErrUnimplemented error. Embed it in a %s.", g.Unimplemented, g.endpoint, g.Handler))
+	docComment(f, fmt.Sprintf("%s answers every %s command with\n"+
+		"gobus.ErrUnimplemented, which moves the message to the error stream without\n"+
+		"retries. Embed it in %s.", g.Unimplemented, g.endpoint, article(g.Handler)))
 	f.Type().Id(g.Unimplemented).Struct()
 	for _, c := range g.commands {
 		docComment(f, fmt.Sprintf("%s fails with gobus.ErrUnimplemented.", c.names.Method))

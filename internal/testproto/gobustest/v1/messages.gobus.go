@@ -60,7 +60,7 @@ func SendWork(ctx context.Context, d gobus.Dispatcher, msg *Work, opts ...gobus.
 	return gobus.Send(ctx, d, WorkRoute, msg, opts...)
 }
 
-// SendAudit sends a Audit command to the auditor endpoint. Through a
+// SendAudit sends an Audit command to the auditor endpoint. Through a
 // *gobus.Client it is stored before it returns; through the
 // *gobus.MessageContext of a handler it is sent after the handler succeeds.
 func SendAudit(ctx context.Context, d gobus.Dispatcher, msg *Audit, opts ...gobus.SendOption) error {
@@ -85,7 +85,7 @@ func PublishWorkAudited(ctx context.Context, d gobus.Dispatcher, msg *WorkAudite
 
 // WorkHandler handles Work commands. Returning nil acknowledges the message
 // and dispatches what the handler sent or published through mc; returning an
-// error has the message delivered again.
+// error has the message retried under the endpoint's retry policy.
 type WorkHandler interface {
 	// HandleWork handles one Work message.
 	HandleWork(ctx context.Context, mc *gobus.MessageContext, msg *Work) error
@@ -99,7 +99,7 @@ func RegisterWorkHandler(ep *gobus.Endpoint, h WorkHandler) error {
 
 // AuditHandler handles Audit commands. Returning nil acknowledges the message
 // and dispatches what the handler sent or published through mc; returning an
-// error has the message delivered again.
+// error has the message retried under the endpoint's retry policy.
 type AuditHandler interface {
 	// HandleAudit handles one Audit message.
 	HandleAudit(ctx context.Context, mc *gobus.MessageContext, msg *Audit) error
@@ -113,7 +113,8 @@ func RegisterAuditHandler(ep *gobus.Endpoint, h AuditHandler) error {
 
 // WorkDoneHandler handles WorkDone events. Returning nil acknowledges the
 // message and dispatches what the handler sent or published through mc;
-// returning an error has the message delivered again.
+// returning an error has the message retried under the endpoint's retry
+// policy.
 type WorkDoneHandler interface {
 	// HandleWorkDone handles one WorkDone message.
 	HandleWorkDone(ctx context.Context, mc *gobus.MessageContext, msg *WorkDone) error
@@ -127,7 +128,8 @@ func RegisterWorkDoneHandler(ep *gobus.Endpoint, h WorkDoneHandler) error {
 
 // WorkAuditedHandler handles WorkAudited events. Returning nil acknowledges
 // the message and dispatches what the handler sent or published through mc;
-// returning an error has the message delivered again.
+// returning an error has the message retried under the endpoint's retry
+// policy.
 type WorkAuditedHandler interface {
 	// HandleWorkAudited handles one WorkAudited message.
 	HandleWorkAudited(ctx context.Context, mc *gobus.MessageContext, msg *WorkAudited) error
@@ -146,8 +148,9 @@ type WorkerHandler interface {
 	WorkHandler
 }
 
-// UnimplementedWorkerHandler answers every worker command with an
-// gobus.ErrUnimplemented error. Embed it in a WorkerHandler.
+// UnimplementedWorkerHandler answers every worker command with
+// gobus.ErrUnimplemented, which moves the message to the error stream without
+// retries. Embed it in a WorkerHandler.
 type UnimplementedWorkerHandler struct{}
 
 // HandleWork fails with gobus.ErrUnimplemented.
@@ -171,8 +174,9 @@ type AuditorHandler interface {
 	AuditHandler
 }
 
-// UnimplementedAuditorHandler answers every auditor command with an
-// gobus.ErrUnimplemented error. Embed it in a AuditorHandler.
+// UnimplementedAuditorHandler answers every auditor command with
+// gobus.ErrUnimplemented, which moves the message to the error stream without
+// retries. Embed it in an AuditorHandler.
 type UnimplementedAuditorHandler struct{}
 
 // HandleAudit fails with gobus.ErrUnimplemented.

@@ -44,7 +44,8 @@ func PublishOrderBilled(ctx context.Context, d gobus.Dispatcher, msg *OrderBille
 
 // OrderBilledHandler handles OrderBilled events. Returning nil acknowledges
 // the message and dispatches what the handler sent or published through mc;
-// returning an error has the message delivered again.
+// returning an error has the message retried under the endpoint's retry
+// policy.
 type OrderBilledHandler interface {
 	// HandleOrderBilled handles one OrderBilled message.
 	HandleOrderBilled(ctx context.Context, mc *gobus.MessageContext, msg *OrderBilled) error

@@ -59,7 +59,8 @@ func PublishOrderPlaced(ctx context.Context, d gobus.Dispatcher, msg *OrderPlace
 
 // PlaceOrderHandler handles PlaceOrder commands. Returning nil acknowledges
 // the message and dispatches what the handler sent or published through mc;
-// returning an error has the message delivered again.
+// returning an error has the message retried under the endpoint's retry
+// policy.
 type PlaceOrderHandler interface {
 	// HandlePlaceOrder handles one PlaceOrder message.
 	HandlePlaceOrder(ctx context.Context, mc *gobus.MessageContext, msg *PlaceOrder) error
@@ -73,7 +74,8 @@ func RegisterPlaceOrderHandler(ep *gobus.Endpoint, h PlaceOrderHandler) error {
 
 // OrderPlacedHandler handles OrderPlaced events. Returning nil acknowledges
 // the message and dispatches what the handler sent or published through mc;
-// returning an error has the message delivered again.
+// returning an error has the message retried under the endpoint's retry
+// policy.
 type OrderPlacedHandler interface {
 	// HandleOrderPlaced handles one OrderPlaced message.
 	HandleOrderPlaced(ctx context.Context, mc *gobus.MessageContext, msg *OrderPlaced) error
@@ -92,8 +94,9 @@ type SalesHandler interface {
 	PlaceOrderHandler
 }
 
-// UnimplementedSalesHandler answers every sales command with an
-// gobus.ErrUnimplemented error. Embed it in a SalesHandler.
+// UnimplementedSalesHandler answers every sales command with
+// gobus.ErrUnimplemented, which moves the message to the error stream without
+// retries. Embed it in a SalesHandler.
 type UnimplementedSalesHandler struct{}
 
 // HandlePlaceOrder fails with gobus.ErrUnimplemented.

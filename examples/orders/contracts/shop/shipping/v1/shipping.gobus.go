@@ -44,7 +44,8 @@ func PublishOrderShipped(ctx context.Context, d gobus.Dispatcher, msg *OrderShip
 
 // OrderShippedHandler handles OrderShipped events. Returning nil acknowledges
 // the message and dispatches what the handler sent or published through mc;
-// returning an error has the message delivered again.
+// returning an error has the message retried under the endpoint's retry
+// policy.
 type OrderShippedHandler interface {
 	// HandleOrderShipped handles one OrderShipped message.
 	HandleOrderShipped(ctx context.Context, mc *gobus.MessageContext, msg *OrderShipped) error
