@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/gobusdev/gobus/internal/natsurl"
 	"github.com/gobusdev/gobus/internal/topology"
 	"github.com/gobusdev/gobus/internal/wire"
 )
@@ -128,7 +129,11 @@ func (c *Client) connect() error {
 		if c.server != nil {
 			c.server.Shutdown()
 		}
-		return fmt.Errorf("gobus: connecting to NATS at %s: %w", redactURL(url), err)
+		where := "the embedded server"
+		if url != "" {
+			where = natsurl.Redact(url)
+		}
+		return fmt.Errorf("gobus: connecting to NATS at %s: %w", where, err)
 	}
 	c.nc = nc
 	c.ownsConn = true
@@ -340,23 +345,4 @@ func (c *Client) release() {
 		c.server.Shutdown()
 		c.server.WaitForShutdown()
 	}
-}
-
-// redactURL hides credentials in a NATS URL list before it is logged or
-// returned in an error.
-func redactURL(urls string) string {
-	if urls == "" {
-		return "the embedded server"
-	}
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		if at := strings.LastIndex(p, "@"); at >= 0 {
-			if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
-				parts[i] = p[:scheme+3] + "[REDACTED]" + p[at:]
-			} else {
-				parts[i] = "[REDACTED]" + p[at:]
-			}
-		}
-	}
-	return strings.Join(parts, ",")
 }

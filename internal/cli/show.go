@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/gobusdev/gobus/internal/wire"
+)
+
+func newShowCommand(o *options) *cobra.Command {
+	var descriptors string
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one failed message: headers, error, stack and body",
+		Long: `show prints a failed message's headers, its error and stack, and its body.
+The body is decoded when its type is known: give the contracts as a
+descriptor set (buf build -o contracts.binpb); otherwise it is printed as
+hex.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids, err := parseIDs(args)
+			if err != nil {
+				return err
+			}
+			types, err := loadTypes(descriptors)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := o.context(cmd.Context())
+			defer cancel()
+			sess, err := o.connect()
+			if err != nil {
+				return err
+			}
+			defer sess.close()
+			st, err := sess.errorsStream(ctx)
+			if err != nil {
+				return err
+			}
+			found, err := sess.byID(ctx, st, selector{ids: ids})
+			if err != nil {
+				return err
+			}
+			f := found[0]
+			body, decoded := decodeBody(types, f)
+			if o.jsonOut {
+				var jsonBody any = hex.EncodeToString(f.Body)
+				if decoded {
+					jsonBody = json.RawMessage(body.(string))
+				}
+				return printJSON(o.out, struct {
+					*failed
+					Body    any  `json:"body"`
+					Decoded bool `json:"body_decoded"`
+				}{f, jsonBody, decoded})
+			}
+			printFailed(o.out, f, body, decoded)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&descriptors, "descriptors", "", "protobuf descriptor set of the contracts, to decode bodies (buf build -o FILE)")
+	return cmd
+}
+
+func printFailed(w io.Writer, f *failed, body any, decoded bool) {
+	fmt.Fprintf(w, "id:         %d\n", f.ID)
+	fmt.Fprintf(w, "type:       %s\n", f.Type)
+	fmt.Fprintf(w, "endpoint:   %s\n", f.Endpoint)
+	fmt.Fprintf(w, "failed at:  %s after %d attempts\n", f.FailedAt.Format("2006-01-02 15:04:05 MST"), f.Attempts)
+	fmt.Fprintf(w, "from:       %s, sequence %d, subject %s\n", f.Stream, f.Sequence, f.Subject)
+	fmt.Fprintf(w, "error:      %s (%s, %s)\n", f.Error, f.Kind, f.ErrorType)
+	if f.Stack != "" {
+		fmt.Fprintf(w, "stack:\n%s\n", f.Stack)
+	}
+	fmt.Fprintln(w, "headers:")
+	keys := make([]string, 0, len(f.Headers))
+	for k := range f.Headers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range f.Headers[k] {
+			if k == wire.HeaderErrorStack {
+				v = "(see stack)"
+			}
+			fmt.Fprintf(w, "  %s: %s\n", k, v)
+		}
+	}
+	if decoded {
+		fmt.Fprintf(w, "body (%s):\n%s\n", f.Type, body)
+	} else {
+		fmt.Fprintf(w, "body (%d bytes, type unknown here: pass --descriptors to decode):\n%s\n", len(f.Body), body)
+	}
+}
+
+// loadTypes reads a descriptor set; with none it uses the types linked
+// into this program.
+func loadTypes(path string) (*protoregistry.Types, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading descriptors: %w", err)
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(data, &set); err != nil {
+		return nil, fmt.Errorf("%s is not a protobuf descriptor set (make one with buf build -o %s): %w", path, path, err)
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		return nil, fmt.Errorf("descriptors in %s: %w", path, err)
+	}
+	types := new(protoregistry.Types)
+	var regErr error
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		regErr = registerMessages(types, fd.Messages())
+		return regErr == nil
+	})
+	return types, regErr
+}
+
+func registerMessages(types *protoregistry.Types, msgs protoreflect.MessageDescriptors) error {
+	for i := 0; i < msgs.Len(); i++ {
+		md := msgs.Get(i)
+		if err := types.RegisterMessage(dynamicpb.NewMessageType(md)); err != nil {
+			return err
+		}
+		if err := registerMessages(types, md.Messages()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeBody returns the body as protojson when its type is known, else
+// as hex.
+func decodeBody(types *protoregistry.Types, f *failed) (any, bool) {
+	var mt protoreflect.MessageType
+	var err error
+	if types != nil {
+		mt, err = types.FindMessageByName(protoreflect.FullName(f.Type))
+	}
+	if mt == nil || err != nil {
+		mt, err = protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(f.Type))
+	}
+	if err == nil && mt != nil {
+		m := mt.New().Interface()
+		if proto.Unmarshal(f.Body, m) == nil {
+			return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Format(m), true
+		}
+	}
+	return hex.Dump(f.Body), false
+}
