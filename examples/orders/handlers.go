@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	billingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/billing/v1"
@@ -25,12 +26,19 @@ func (s *sales) HandlePlaceOrder(ctx context.Context, mc *gobus.MessageContext, 
 	return salesv1.PublishOrderPlaced(ctx, mc, &salesv1.OrderPlaced{OrderId: cmd.GetOrderId(), TotalCents: total})
 }
 
-// billing charges placed orders.
+// billing charges placed orders. failFirst makes it fail the first
+// attempts of each order (-1: every attempt), to show retries and the
+// error stream.
 type billing struct {
-	flow *flow
+	flow      *flow
+	failFirst int
 }
 
 func (b *billing) HandleOrderPlaced(ctx context.Context, mc *gobus.MessageContext, e *salesv1.OrderPlaced) error {
+	if b.failFirst < 0 || mc.Attempt() <= b.failFirst {
+		b.flow.step("billing", "OrderPlaced", e.GetOrderId(), fmt.Sprintf("fails on attempt %d: the card processor is down", mc.Attempt()))
+		return fmt.Errorf("card processor unavailable (attempt %d)", mc.Attempt())
+	}
 	b.flow.step("billing", "OrderPlaced", e.GetOrderId(), "charged "+money(e.GetTotalCents())+", publishes OrderBilled")
 	return billingv1.PublishOrderBilled(ctx, mc, &billingv1.OrderBilled{OrderId: e.GetOrderId(), AmountCents: e.GetTotalCents()})
 }

@@ -19,6 +19,10 @@
 //	go run ./examples/orders -nats nats://127.0.0.1:4222 -endpoints storefront -orders 20
 //
 // Against a real NATS server or cluster, give every process -nats.
+//
+// -fail-billing N makes billing fail the first N attempts of each order,
+// and -fail-billing always makes it fail for good, to watch the retries
+// and the error stream (see the README, "When a handler fails").
 package main
 
 import (
@@ -29,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +48,9 @@ type config struct {
 	listen    string
 	endpoints []string
 	verbose   bool
+	// failBilling makes billing fail the first n attempts of each order;
+	// -1 fails every attempt.
+	failBilling int
 }
 
 // allEndpoints lists the endpoints, subscribers before publishers, in the
@@ -74,8 +82,16 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.listen, "listen", "", "host:port where the embedded server also accepts other processes, such as 127.0.0.1:4222")
 	fs.StringVar(&endpoints, "endpoints", strings.Join(allEndpoints, ","), "comma-separated endpoints to run in this process")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the runtime does")
+	failBilling := fs.String("fail-billing", "0", "make billing fail the first N attempts of each order, or 'always'")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if *failBilling == "always" {
+		cfg.failBilling = -1
+	} else if n, err := strconv.Atoi(*failBilling); err == nil && n >= 0 {
+		cfg.failBilling = n
+	} else {
+		return cfg, fmt.Errorf("-fail-billing %q: give a number of attempts or 'always'", *failBilling)
 	}
 	for _, e := range strings.Split(endpoints, ",") {
 		e = strings.TrimSpace(e)
@@ -126,7 +142,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		cleanup()
 	}()
 	shipped := make(chan string, cfg.orders)
-	if err := startEndpoints(ctx, client, cfg.endpoints, f, shipped); err != nil {
+	if err := startEndpoints(ctx, client, cfg, f, shipped); err != nil {
 		return err
 	}
 	if url := client.ServerURL(); url != "" {

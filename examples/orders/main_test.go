@@ -132,6 +132,23 @@ func TestOrdersSentWhileSalesIsDown(t *testing.T) {
 	}
 }
 
+// A billing failure is retried under the default policy and every order
+// still ships once.
+func TestBillingFailuresAreRetried(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	cfg := mustConfig(t, "-orders", "3", "-store", t.TempDir(), "-timeout", "30s", "-fail-billing", "2")
+	if err := run(context.Background(), cfg, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if got := out.count("fails on attempt 2"); got != 3 {
+		t.Errorf("billing failed a second attempt %d times, want once per order:\n%s", got, out.String())
+	}
+	if got := out.count("storefront  OrderShipped"); got != 3 {
+		t.Errorf("%d orders shipped, want 3:\n%s", got, out.String())
+	}
+}
+
 // Bad flags are refused with a reason.
 func TestFlagErrors(t *testing.T) {
 	t.Parallel()
@@ -139,6 +156,7 @@ func TestFlagErrors(t *testing.T) {
 		{"-endpoints", "sales,warehouse"},
 		{"-orders", "0"},
 		{"-nats", "nats://127.0.0.1:4222", "-listen", "127.0.0.1:4223"},
+		{"-fail-billing", "sometimes"},
 	} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%q) succeeded, want an error", args)

@@ -43,13 +43,14 @@ func connect(ctx context.Context, cfg config) (c *gobus.Client, cleanup func(), 
 }
 
 // startEndpoints creates, registers and starts each named endpoint.
-func startEndpoints(ctx context.Context, c *gobus.Client, names []string, f *flow, shipped chan<- string) error {
+func startEndpoints(ctx context.Context, c *gobus.Client, cfg config, f *flow, shipped chan<- string) error {
+	names := cfg.endpoints
 	register := map[string]func(*gobus.Endpoint) error{
 		"sales": func(ep *gobus.Endpoint) error {
 			return salesv1.RegisterSalesHandler(ep, &sales{flow: f})
 		},
 		"billing": func(ep *gobus.Endpoint) error {
-			return salesv1.RegisterOrderPlacedHandler(ep, &billing{flow: f})
+			return salesv1.RegisterOrderPlacedHandler(ep, &billing{flow: f, failFirst: cfg.failBilling})
 		},
 		"shipping": func(ep *gobus.Endpoint) error {
 			s := newShipping(f)
