@@ -78,14 +78,11 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg) {
 	ep.moveToErrors(ctx, msg, meta, err, mc.attempt)
 }
 
-// policyFor is the retry policy of a message type: the endpoint's override
-// for the type, else the contract's, else the endpoint's.
+// policyFor is the retry policy of a message type: the endpoint's policy
+// for the type, else the endpoint's policy.
 func (ep *Endpoint) policyFor(r Route) RetryPolicy {
 	if p, ok := ep.cfg.retryFor[r.Type]; ok {
 		return p
-	}
-	if r.retry != nil {
-		return *r.retry
 	}
 	return ep.cfg.retry
 }

@@ -7,8 +7,7 @@ import (
 
 // RetryPolicy says how a failing message is retried before it moves to the
 // error stream. One policy applies per message type: the endpoint's
-// ([WithRetryPolicy]), unless the contract or [WithRetryPolicyFor] sets one
-// for the type.
+// ([WithRetryPolicy]), unless [WithRetryPolicyFor] sets one for the type.
 //
 // A message is tried at most 1 + Immediate + Delayed times: on its first
 // delivery it is tried once and retried Immediate times at once, in
@@ -16,6 +15,12 @@ import (
 // that starts at Delay and doubles up to MaxDelay, spread by Jitter. While
 // it waits, it holds no concurrency slot. After the last failure it is
 // copied to the error stream and terminated.
+//
+// Some failures skip the retries and go to the error stream at once:
+// errors wrapped with [Unrecoverable], panics, [ErrUnimplemented], and
+// messages that cannot be handled at all (malformed headers, a type the
+// endpoint has no handler for, a body that does not decode, a type on
+// another type's subject).
 type RetryPolicy struct {
 	// Immediate is how many times the handler is retried at once after the
 	// first failure.

@@ -42,8 +42,6 @@ type Route struct {
 	// Subject is the last part of the NATS subject: the proto full name
 	// unless the contract overrides it.
 	Subject string
-
-	retry *RetryPolicy // the contract's retry policy, if it sets one
 }
 
 // CommandRoute is the typed route of a command of type M. Only
