@@ -186,11 +186,25 @@ func (c *Client) subjectFor(r Route) (string, error) {
 }
 
 // Dispatch sends or publishes out at once and returns when JetStream has
-// stored it. The generated SendX and PublishX functions call it.
+// stored it. The generated SendX and PublishX functions call it. To send
+// many messages fast, use a [Batch].
 func (c *Client) Dispatch(ctx context.Context, out Outgoing) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
+	msg, _, err := c.outgoingMessage(out)
+	if err != nil {
+		return err
+	}
+	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("gobus: %s %s: %w", verb(out.Route.Kind), out.Route.Type, err)
+	}
+	return nil
+}
+
+// outgoingMessage is the NATS message for a message sent outside a
+// handler, and its id.
+func (c *Client) outgoingMessage(out Outgoing) (*nats.Msg, string, error) {
 	id := out.MessageID
 	if id == "" {
 		id = newMessageID()
@@ -201,16 +215,10 @@ func (c *Client) Dispatch(ctx context.Context, out Outgoing) error {
 	}
 	data, err := marshal(out)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	msg, err := c.encode(out, data, id, c.cfg.source, correlation, "")
-	if err != nil {
-		return err
-	}
-	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("gobus: %s %s: %w", verb(out.Route.Kind), out.Route.Type, err)
-	}
-	return nil
+	return msg, id, err
 }
 
 // marshal encodes the body of an outgoing message, deterministically so

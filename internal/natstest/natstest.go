@@ -4,6 +4,7 @@
 package natstest
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -22,9 +23,25 @@ func RunServer(t testing.TB) *server.Server {
 // store.
 func RunServerWithStore(t testing.TB, dir string) *server.Server {
 	t.Helper()
+	return runServer(t, dir, server.RANDOM_PORT)
+}
+
+// Restart shuts ns down and starts a server on the same port with the
+// same store, as after a crash or an upgrade; clients reconnect to it.
+func Restart(t testing.TB, ns *server.Server) *server.Server {
+	t.Helper()
+	port := ns.Addr().(*net.TCPAddr).Port
+	dir := ns.JetStreamConfig().StoreDir
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	return runServer(t, dir, port)
+}
+
+func runServer(t testing.TB, dir string, port int) *server.Server {
+	t.Helper()
 	ns, err := server.NewServer(&server.Options{
 		Host:      "127.0.0.1",
-		Port:      server.RANDOM_PORT,
+		Port:      port,
 		JetStream: true,
 		StoreDir:  dir,
 		NoSigs:    true,
