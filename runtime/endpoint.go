@@ -101,12 +101,8 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 	if ep.client.isClosed() {
 		return ErrClosed
 	}
-	consumers, err := ep.consumers(ctx)
-	if err != nil {
-		return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
-	}
-	p, err := pump.Start(pump.Config{
-		Consumers:   consumers,
+	p, err := pump.Start(ctx, pump.Config{
+		Sources:     ep.sources(),
 		Concurrency: ep.cfg.concurrency,
 		Heartbeat:   ep.cfg.ackWait / 2,
 		Handle:      ep.process,
@@ -121,13 +117,16 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 	return nil
 }
 
-// consumers creates or looks up the endpoint's consumers: one on its
-// queue stream, which holds its commands and the messages retried for it,
-// and one on the events stream if it subscribes to events.
-func (ep *Endpoint) consumers(ctx context.Context) ([]jetstream.Consumer, error) {
+// sources are the endpoint's consumers: one on its queue stream, which
+// holds its commands and the messages retried for it, and one on the
+// events stream if it subscribes to events. Opening a source creates or
+// updates its consumer, or looks it up when the installer is off; the
+// pump opens it again if it vanishes while the endpoint runs.
+func (ep *Endpoint) sources() []pump.Source {
 	in := ep.client.installer
 	names := ep.client.names
 	settings := topology.ConsumerSettings{AckWait: ep.cfg.ackWait, MaxAckPending: ep.cfg.maxAckPending}
+	install := ep.client.cfg.install
 	var events []string
 	for _, reg := range ep.handlers {
 		if reg.route.Kind == KindEvent {
@@ -135,33 +134,25 @@ func (ep *Endpoint) consumers(ctx context.Context) ([]jetstream.Consumer, error)
 		}
 	}
 	sort.Strings(events)
-	install := ep.client.cfg.install
-	var queue jetstream.Consumer
-	var err error
-	if install {
-		if err = in.OwnQueueStream(ctx, ep.name); err == nil {
-			queue, err = in.QueueConsumer(ctx, ep.name, settings)
+	queue := pump.Source{Name: names.QueueStream(ep.name) + "/" + ep.name, Open: func(ctx context.Context) (jetstream.Consumer, error) {
+		if !install {
+			return in.Consumer(ctx, names.QueueStream(ep.name), ep.name)
 		}
-	} else {
-		queue, err = in.Consumer(ctx, names.QueueStream(ep.name), ep.name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := []jetstream.Consumer{queue}
-	if len(events) > 0 {
-		var c jetstream.Consumer
-		if install {
-			c, err = in.EventConsumer(ctx, ep.name, events, settings)
-		} else {
-			c, err = in.Consumer(ctx, names.EventsStream(), ep.name)
-		}
-		if err != nil {
+		if err := in.OwnQueueStream(ctx, ep.name); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		return in.QueueConsumer(ctx, ep.name, settings)
+	}}
+	out := []pump.Source{queue}
+	if len(events) > 0 {
+		out = append(out, pump.Source{Name: names.EventsStream() + "/" + ep.name, Open: func(ctx context.Context) (jetstream.Consumer, error) {
+			if !install {
+				return in.Consumer(ctx, names.EventsStream(), ep.name)
+			}
+			return in.EventConsumer(ctx, ep.name, events, settings)
+		}})
 	}
-	return out, nil
+	return out
 }
 
 func (ep *Endpoint) handledTypes() []string {

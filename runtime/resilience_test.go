@@ -86,3 +86,29 @@ func TestEndpointSurvivesServerRestart(t *testing.T) {
 	send(100, 200)
 	waitFor(t, "all 200 handled after the restart", func() bool { return handled.distinct() == 200 })
 }
+
+// A consumer deleted under a running endpoint (by an operator, or lost by
+// the server) is created again, and pulling resumes on its own.
+func TestEndpointRecreatesADeletedConsumer(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServerURL(t))
+	handled := newCounter()
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			handled.add(w.GetId())
+			return nil
+		}))
+	})
+	ctx := context.Background()
+	if err := gobustestv1.SendWork(ctx, c, &gobustestv1.Work{Id: "before"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first message handled", func() bool { return handled.count("before") == 1 })
+	if err := c.JetStream().DeleteConsumer(ctx, "gobus_queue_worker", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	if err := gobustestv1.SendWork(ctx, c, &gobustestv1.Work{Id: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the message sent after the deletion handled", func() bool { return handled.count("after") == 1 })
+}

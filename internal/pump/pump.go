@@ -16,10 +16,18 @@ import (
 // Handler handles one message and acks, naks or terminates it.
 type Handler func(ctx context.Context, msg jetstream.Msg)
 
+// Source is a consumer to pull from. Open returns it: at start, and again
+// whenever pulling from it stopped without Stop (the consumer was deleted
+// or the connection closed), so that the pump recovers on its own.
+type Source struct {
+	Name string
+	Open func(ctx context.Context) (jetstream.Consumer, error)
+}
+
 // Config configures a Pump.
 type Config struct {
-	// Consumers are pulled from; they share the concurrency limit.
-	Consumers []jetstream.Consumer
+	// Sources are pulled from; they share the concurrency limit.
+	Sources []Source
 	// Concurrency is how many handlers run at once, at most.
 	Concurrency int
 	// Heartbeat is how often a running handler tells the server it is
@@ -36,6 +44,7 @@ type Config struct {
 type Pump struct {
 	cfg      Config
 	sem      chan struct{}
+	mu       sync.Mutex // guards iters and, with stopping, their replacement
 	iters    []jetstream.MessagesContext
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -50,22 +59,26 @@ type Pump struct {
 // handlers' contexts, for them to return.
 const cancelGrace = time.Second
 
-// Start starts pulling from every consumer.
-func Start(cfg Config) (*Pump, error) {
+// reopenDelays are the waits between attempts to reopen a source.
+var reopenDelays = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, time.Second, 5 * time.Second}
+
+// Start opens every source and starts pulling. A source that cannot be
+// opened fails Start.
+func Start(ctx context.Context, cfg Config) (*Pump, error) {
 	if cfg.Concurrency < 1 {
 		return nil, errors.New("pump: concurrency must be at least 1")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	hctx, cancel := context.WithCancel(context.Background())
 	p := &Pump{
 		cfg:      cfg,
 		sem:      make(chan struct{}, cfg.Concurrency),
-		ctx:      ctx,
+		ctx:      hctx,
 		cancel:   cancel,
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	for _, c := range cfg.Consumers {
-		it, err := c.Messages(jetstream.PullMaxMessages(cfg.Concurrency))
+	for _, src := range cfg.Sources {
+		it, err := p.open(ctx, src)
 		if err != nil {
 			for _, started := range p.iters {
 				started.Stop()
@@ -75,22 +88,40 @@ func Start(cfg Config) (*Pump, error) {
 		}
 		p.iters = append(p.iters, it)
 	}
-	for i, it := range p.iters {
+	for i, src := range cfg.Sources {
 		p.loops.Add(1)
-		go p.loop(it, cfg.Consumers[i].CachedInfo().Name)
+		go p.loop(i, src, p.iters[i])
 	}
 	return p, nil
 }
 
-func (p *Pump) loop(it jetstream.MessagesContext, consumer string) {
+func (p *Pump) open(ctx context.Context, src Source) (jetstream.MessagesContext, error) {
+	c, err := src.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Messages(jetstream.PullMaxMessages(p.cfg.Concurrency))
+}
+
+// loop pulls from source i until the pump stops, reopening the source
+// when pulling stops by itself.
+func (p *Pump) loop(i int, src Source, it jetstream.MessagesContext) {
 	defer p.loops.Done()
+	for it != nil {
+		p.pull(it, src.Name)
+		it = p.reopen(i, src)
+	}
+}
+
+// pull hands each message of it to a handler until it closes.
+func (p *Pump) pull(it jetstream.MessagesContext, name string) {
 	for {
 		msg, err := it.Next()
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return
 			}
-			p.cfg.Logger.Warn("gobus: pulling messages was interrupted; resuming", "consumer", consumer, "error", err)
+			p.cfg.Logger.Warn("gobus: pulling messages was interrupted; resuming", "consumer", name, "error", err)
 			continue
 		}
 		select {
@@ -103,6 +134,41 @@ func (p *Pump) loop(it jetstream.MessagesContext, consumer string) {
 		}
 		p.inflight.Add(1)
 		go p.run(msg)
+	}
+}
+
+// reopen opens source i again after pulling from it stopped, retrying
+// with a growing delay. It returns nil once the pump is stopping.
+func (p *Pump) reopen(i int, src Source) jetstream.MessagesContext {
+	for attempt := 0; ; attempt++ {
+		if attempt == 0 {
+			p.cfg.Logger.Warn("gobus: pulling from a consumer stopped; reopening it", "consumer", src.Name)
+		}
+		delay := reopenDelays[min(attempt, len(reopenDelays)-1)]
+		select {
+		case <-p.stopping:
+			return nil
+		case <-time.After(delay):
+		}
+		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+		it, err := p.open(ctx, src)
+		cancel()
+		if err != nil {
+			p.cfg.Logger.Warn("gobus: reopening a consumer failed; trying again", "consumer", src.Name, "error", err)
+			continue
+		}
+		p.mu.Lock()
+		select {
+		case <-p.stopping:
+			p.mu.Unlock()
+			it.Stop()
+			return nil
+		default:
+		}
+		p.iters[i] = it
+		p.mu.Unlock()
+		p.cfg.Logger.Info("gobus: pulling from the consumer again", "consumer", src.Name)
+		return it
 	}
 }
 
@@ -148,10 +214,12 @@ func heartbeat(msg jetstream.Msg, interval time.Duration) (stop func()) {
 // Stop is safe to call more than once and from several goroutines.
 func (p *Pump) Stop(ctx context.Context) error {
 	p.stopOnce.Do(func() {
+		p.mu.Lock()
 		close(p.stopping)
 		for _, it := range p.iters {
 			it.Drain()
 		}
+		p.mu.Unlock()
 		go func() {
 			p.loops.Wait()
 			p.inflight.Wait()
