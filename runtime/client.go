@@ -2,8 +2,10 @@ package gobus
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +33,7 @@ type Client struct {
 	js         jetstream.JetStream
 	names      topology.Names
 	installer  *topology.Installer
+	subjects   sync.Map // Route → subject
 
 	mu        sync.Mutex
 	endpoints []*Endpoint
@@ -174,15 +177,23 @@ func (c *Client) endpointFor(r Route) string {
 	return r.Endpoint
 }
 
-// subjectFor is the NATS subject of a message on route r.
+// subjectFor is the NATS subject of a message on route r, computed once
+// per route.
 func (c *Client) subjectFor(r Route) (string, error) {
+	if s, ok := c.subjects.Load(r); ok {
+		return s.(string), nil
+	}
+	var subject string
 	switch r.Kind {
 	case KindCommand:
-		return c.names.CommandSubject(c.endpointFor(r), r.Subject), nil
+		subject = c.names.CommandSubject(c.endpointFor(r), r.Subject)
 	case KindEvent:
-		return c.names.EventSubject(r.Subject), nil
+		subject = c.names.EventSubject(r.Subject)
+	default:
+		return "", fmt.Errorf("%w for message type %q", ErrNoRoute, r.Type)
 	}
-	return "", fmt.Errorf("%w for message type %q", ErrNoRoute, r.Type)
+	c.subjects.Store(r, subject)
+	return subject, nil
 }
 
 // Dispatch sends or publishes out at once and returns when JetStream has
@@ -266,13 +277,17 @@ func verb(k Kind) string {
 	return "sending"
 }
 
-// newMessageID returns a fresh, time-ordered message id.
+// newMessageID returns a fresh, time-ordered message id: a UUIDv7 whose
+// random bits come from the runtime's per-thread generator, which needs no
+// system call or lock. Ids must be unique, not secret.
 func newMessageID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString()
-	}
-	return id.String()
+	var u uuid.UUID
+	ms := uint64(time.Now().UnixMilli())
+	binary.BigEndian.PutUint64(u[0:8], ms<<16|rand.Uint64()&0xffff)
+	binary.BigEndian.PutUint64(u[8:16], rand.Uint64())
+	u[6] = u[6]&0x0f | 0x70 // version 7
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u.String()
 }
 
 // Conn returns the client's NATS connection.

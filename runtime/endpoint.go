@@ -21,10 +21,11 @@ import (
 // Register handlers with the generated RegisterXHandler functions, then
 // [Endpoint.Start] it, or [Endpoint.Run] it until a context ends.
 type Endpoint struct {
-	client *Client
-	name   string
-	cfg    endpointConfig
-	log    *slog.Logger
+	client       *Client
+	name         string
+	retrySubject string
+	cfg          endpointConfig
+	log          *slog.Logger
 
 	mu       sync.Mutex
 	handlers map[string]*registration
@@ -34,8 +35,9 @@ type Endpoint struct {
 
 // registration is one message type the endpoint handles.
 type registration struct {
-	route  Route
-	handle func(ctx context.Context, mc *MessageContext, data []byte, contentType string) error
+	route   Route
+	subject string // where the type arrives, computed at Start
+	handle  func(ctx context.Context, mc *MessageContext, data []byte, contentType string) error
 }
 
 // NewEndpoint returns the endpoint name hosted by client c. The name is a
@@ -52,11 +54,12 @@ func NewEndpoint(c *Client, name string, opts ...EndpointOption) (*Endpoint, err
 		return nil, fmt.Errorf("endpoint %s: %w", name, err)
 	}
 	ep := &Endpoint{
-		client:   c,
-		name:     name,
-		cfg:      cfg,
-		log:      c.cfg.logger.With("endpoint", name),
-		handlers: map[string]*registration{},
+		client:       c,
+		name:         name,
+		retrySubject: c.names.RetrySubject(name),
+		cfg:          cfg,
+		log:          c.cfg.logger.With("endpoint", name),
+		handlers:     map[string]*registration{},
 	}
 	if err := c.addEndpoint(ep); err != nil {
 		return nil, err
@@ -98,12 +101,20 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 	if len(ep.handlers) == 0 {
 		return invalidf("endpoint %s has no handlers: register some before Start (a process that only sends needs no endpoint)", ep.name)
 	}
+	for _, reg := range ep.handlers {
+		subject, err := ep.client.subjectFor(reg.route)
+		if err != nil {
+			return err
+		}
+		reg.subject = subject
+	}
 	if ep.client.isClosed() {
 		return ErrClosed
 	}
 	p, err := pump.Start(ctx, pump.Config{
 		Sources:     ep.sources(),
 		Concurrency: ep.cfg.concurrency,
+		Prefetch:    ep.cfg.prefetchOrDefault(),
 		Heartbeat:   ep.cfg.ackWait / 2,
 		Handle:      ep.process,
 		Logger:      ep.log,

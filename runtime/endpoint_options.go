@@ -16,6 +16,7 @@ func (f endpointOptionFunc) applyEndpoint(c *endpointConfig) { f(c) }
 
 type endpointConfig struct {
 	concurrency   int
+	prefetch      int
 	ackWait       time.Duration
 	maxAckPending int
 	retry         RetryPolicy
@@ -41,6 +42,15 @@ func defaultEndpointConfig() endpointConfig {
 // The default is [DefaultConcurrency].
 func WithConcurrency(n int) EndpointOption {
 	return endpointOptionFunc(func(c *endpointConfig) { c.concurrency = n })
+}
+
+// WithPrefetch sets how many messages each of the endpoint's consumers
+// keeps buffered ahead of its handlers. More hides the round trips to the
+// server; but a buffered message ages against the ack wait, so keep
+// prefetch / concurrency × the handlers' usual duration well under it.
+// The default is 4 × the concurrency.
+func WithPrefetch(n int) EndpointOption {
+	return endpointOptionFunc(func(c *endpointConfig) { c.prefetch = n })
 }
 
 // WithAckWait sets how long the server waits for a message's ack before it
@@ -74,6 +84,8 @@ func (c *endpointConfig) validate() error {
 	switch {
 	case c.concurrency < 1:
 		return invalidf("WithConcurrency(%d): use at least 1", c.concurrency)
+	case c.prefetch < 0:
+		return invalidf("WithPrefetch(%d): use at least 1, or 0 for the default", c.prefetch)
 	case c.ackWait < time.Second:
 		return invalidf("WithAckWait(%s): use at least 1s", c.ackWait)
 	case c.maxAckPending < c.concurrency:
@@ -88,4 +100,12 @@ func (c *endpointConfig) validate() error {
 		}
 	}
 	return nil
+}
+
+// prefetchOrDefault is the configured prefetch, or 4 × the concurrency.
+func (c *endpointConfig) prefetchOrDefault() int {
+	if c.prefetch > 0 {
+		return c.prefetch
+	}
+	return 4 * c.concurrency
 }

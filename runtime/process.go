@@ -97,7 +97,7 @@ func (ep *Endpoint) prepare(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*Me
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: endpoint %s has no handler for message type %q", ErrNoRoute, ep.name, env.Type)
 	}
-	if err := ep.checkSubject(reg.route, msg.Subject()); err != nil {
+	if err := ep.checkSubject(reg, msg.Subject()); err != nil {
 		return nil, nil, err
 	}
 	mc := &MessageContext{
@@ -114,18 +114,11 @@ func (ep *Endpoint) prepare(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*Me
 // subject it arrived on: a command of another endpoint, an event on a
 // command's subject, one type dressed as another. Operators' retries
 // arrive on the endpoint's retry subject and may carry any type.
-func (ep *Endpoint) checkSubject(r Route, subject string) error {
-	if subject == ep.client.names.RetrySubject(ep.name) {
+func (ep *Endpoint) checkSubject(reg *registration, subject string) error {
+	if subject == reg.subject || subject == ep.retrySubject {
 		return nil
 	}
-	want, err := ep.client.subjectFor(r)
-	if err != nil {
-		return err
-	}
-	if subject != want {
-		return fmt.Errorf("%w: a %s of type %s arrived on subject %s, but its subject is %s", errWrongSubject, r.Kind, r.Type, subject, want)
-	}
-	return nil
+	return fmt.Errorf("%w: a %s of type %s arrived on subject %s, but its subject is %s", errWrongSubject, reg.route.Kind, reg.route.Type, subject, reg.subject)
 }
 
 // call runs the handler, turning a panic into an error with its stack.

@@ -1,6 +1,14 @@
 // Package pump runs handlers over JetStream pull consumers with a
 // concurrency limit, in-progress heartbeats and a graceful stop. It knows
 // nothing of gobus messages: the handler acks or naks each message itself.
+//
+// Each source is consumed with jetstream's Consume, whose callback hands
+// messages to a fixed pool of workers, one per unit of concurrency: no
+// more handlers run than the limit, and no goroutine is started per
+// message. While every worker is busy the callback waits, and Consume's
+// buffer of prefetched messages fills and stops pulling. A single
+// heartbeat goroutine watches the workers and reports messages handled
+// longer than the heartbeat interval as in progress.
 package pump
 
 import (
@@ -17,8 +25,8 @@ import (
 type Handler func(ctx context.Context, msg jetstream.Msg)
 
 // Source is a consumer to pull from. Open returns it: at start, and again
-// whenever pulling from it stopped without Stop (the consumer was deleted
-// or the connection closed), so that the pump recovers on its own.
+// whenever consuming it ended without Stop (the consumer was deleted or
+// the connection closed), so that the pump recovers on its own.
 type Source struct {
 	Name string
 	Open func(ctx context.Context) (jetstream.Consumer, error)
@@ -30,9 +38,13 @@ type Config struct {
 	Sources []Source
 	// Concurrency is how many handlers run at once, at most.
 	Concurrency int
-	// Heartbeat is how often a running handler tells the server it is
-	// still working (InProgress), so the message is not redelivered
-	// elsewhere. Zero turns heartbeats off.
+	// Prefetch is how many messages each source keeps buffered ahead of
+	// the handlers; 0 means Concurrency. Buffered messages age against
+	// the consumer's ack wait.
+	Prefetch int
+	// Heartbeat is how often a running handler's message is reported in
+	// progress, so the server does not deliver it elsewhere. Zero turns
+	// heartbeats off.
 	Heartbeat time.Duration
 	// Handle handles each message.
 	Handle Handler
@@ -43,16 +55,26 @@ type Config struct {
 // Pump pulls messages and runs Handle on them.
 type Pump struct {
 	cfg      Config
-	sem      chan struct{}
-	mu       sync.Mutex // guards iters and, with stopping, their replacement
-	iters    []jetstream.MessagesContext
+	work     chan jetstream.Msg
+	slots    []slot
+	mu       sync.Mutex // guards consumes and, with stopping, their replacement
+	consumes []jetstream.ConsumeContext
 	ctx      context.Context
 	cancel   context.CancelFunc
 	stopping chan struct{}
 	stopOnce sync.Once
 	loops    sync.WaitGroup
-	inflight sync.WaitGroup
+	pulled   chan struct{} // closed when no source delivers any more
+	workers  sync.WaitGroup
 	done     chan struct{}
+}
+
+// slot is what one worker is handling, for the heartbeat goroutine.
+type slot struct {
+	mu    sync.Mutex
+	msg   jetstream.Msg
+	since time.Time
+	beat  time.Time
 }
 
 // cancelGrace is how long Stop waits, after its deadline has cancelled the
@@ -68,90 +90,103 @@ func Start(ctx context.Context, cfg Config) (*Pump, error) {
 	if cfg.Concurrency < 1 {
 		return nil, errors.New("pump: concurrency must be at least 1")
 	}
+	if cfg.Prefetch < 1 {
+		cfg.Prefetch = cfg.Concurrency
+	}
 	hctx, cancel := context.WithCancel(context.Background())
 	p := &Pump{
 		cfg:      cfg,
-		sem:      make(chan struct{}, cfg.Concurrency),
+		work:     make(chan jetstream.Msg),
+		slots:    make([]slot, cfg.Concurrency),
 		ctx:      hctx,
 		cancel:   cancel,
 		stopping: make(chan struct{}),
+		pulled:   make(chan struct{}),
 		done:     make(chan struct{}),
 	}
 	for _, src := range cfg.Sources {
-		it, err := p.open(ctx, src)
+		cc, err := p.open(ctx, src)
 		if err != nil {
-			for _, started := range p.iters {
+			for _, started := range p.consumes {
 				started.Stop()
 			}
 			cancel()
 			return nil, err
 		}
-		p.iters = append(p.iters, it)
+		p.consumes = append(p.consumes, cc)
+	}
+	for i := range p.slots {
+		p.workers.Add(1)
+		go p.worker(&p.slots[i])
 	}
 	for i, src := range cfg.Sources {
 		p.loops.Add(1)
-		go p.loop(i, src, p.iters[i])
+		go p.supervise(i, src)
+	}
+	if cfg.Heartbeat > 0 {
+		go p.heartbeats()
 	}
 	return p, nil
 }
 
-func (p *Pump) open(ctx context.Context, src Source) (jetstream.MessagesContext, error) {
+// open opens a source's consumer and starts consuming it.
+func (p *Pump) open(ctx context.Context, src Source) (jetstream.ConsumeContext, error) {
 	c, err := src.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c.Messages(jetstream.PullMaxMessages(p.cfg.Concurrency))
+	return c.Consume(p.deliver,
+		jetstream.PullMaxMessages(p.cfg.Prefetch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			p.cfg.Logger.Warn("gobus: pulling messages was interrupted; resuming", "consumer", src.Name, "error", err)
+		}))
 }
 
-// loop pulls from source i until the pump stops, reopening the source
-// when pulling stops by itself.
-func (p *Pump) loop(i int, src Source, it jetstream.MessagesContext) {
+// deliver is Consume's callback: it waits for a free worker, or hands the
+// message back at once when the pump is stopping, so that another
+// instance takes it without waiting for the ack wait.
+func (p *Pump) deliver(msg jetstream.Msg) {
+	select {
+	case p.work <- msg:
+	case <-p.stopping:
+		_ = msg.Nak()
+	}
+}
+
+// supervise reopens source i whenever consuming it ends without Stop,
+// until the pump stops.
+func (p *Pump) supervise(i int, src Source) {
 	defer p.loops.Done()
-	for it != nil {
-		p.pull(it, src.Name)
-		it = p.reopen(i, src)
-	}
-}
-
-// pull hands each message of it to a handler until it closes.
-func (p *Pump) pull(it jetstream.MessagesContext, name string) {
 	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return
-			}
-			p.cfg.Logger.Warn("gobus: pulling messages was interrupted; resuming", "consumer", name, "error", err)
-			continue
+		p.mu.Lock()
+		cc := p.consumes[i]
+		p.mu.Unlock()
+		<-cc.Closed()
+		if !p.reopen(i, src) {
+			return
 		}
-		select {
-		case p.sem <- struct{}{}:
-		case <-p.stopping:
-			// Hand prefetched messages back so another instance takes them
-			// at once instead of after the ack wait.
-			_ = msg.Nak()
-			continue
-		}
-		p.inflight.Add(1)
-		go p.run(msg)
 	}
 }
 
-// reopen opens source i again after pulling from it stopped, retrying
-// with a growing delay. It returns nil once the pump is stopping.
-func (p *Pump) reopen(i int, src Source) jetstream.MessagesContext {
+// reopen opens source i again after consuming it ended, retrying with a
+// growing delay. It returns false once the pump is stopping.
+func (p *Pump) reopen(i int, src Source) bool {
 	for attempt := 0; ; attempt++ {
+		select {
+		case <-p.stopping:
+			return false
+		default:
+		}
 		if attempt == 0 {
 			p.cfg.Logger.Warn("gobus: pulling from a consumer stopped; reopening it", "consumer", src.Name)
 		}
-		delay := reopenDelays[min(attempt, len(reopenDelays)-1)]
 		select {
 		case <-p.stopping:
-			return nil
-		case <-time.After(delay):
+			return false
+		case <-time.After(reopenDelays[min(attempt, len(reopenDelays)-1)]):
 		}
 		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
-		it, err := p.open(ctx, src)
+		cc, err := p.open(ctx, src)
 		cancel()
 		if err != nil {
 			p.cfg.Logger.Warn("gobus: reopening a consumer failed; trying again", "consumer", src.Name, "error", err)
@@ -161,50 +196,64 @@ func (p *Pump) reopen(i int, src Source) jetstream.MessagesContext {
 		select {
 		case <-p.stopping:
 			p.mu.Unlock()
-			it.Stop()
-			return nil
+			cc.Stop()
+			return false
 		default:
 		}
-		p.iters[i] = it
+		p.consumes[i] = cc
 		p.mu.Unlock()
 		p.cfg.Logger.Info("gobus: pulling from the consumer again", "consumer", src.Name)
-		return it
+		return true
 	}
 }
 
-func (p *Pump) run(msg jetstream.Msg) {
-	defer func() {
-		<-p.sem
-		p.inflight.Done()
-	}()
-	if p.cfg.Heartbeat > 0 {
-		stop := heartbeat(msg, p.cfg.Heartbeat)
-		defer stop()
-	}
-	p.cfg.Handle(p.ctx, msg)
-}
-
-// heartbeat sends InProgress every interval until the returned func runs.
-func heartbeat(msg jetstream.Msg, interval time.Duration) (stop func()) {
-	var mu sync.Mutex
-	stopped := false
-	var t *time.Timer
-	mu.Lock()
-	defer mu.Unlock()
-	t = time.AfterFunc(interval, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped {
+// worker handles messages until no source delivers any more.
+func (p *Pump) worker(s *slot) {
+	defer p.workers.Done()
+	for {
+		var msg jetstream.Msg
+		select {
+		case msg = <-p.work:
+		case <-p.pulled:
 			return
 		}
+		s.mu.Lock()
+		s.msg, s.since, s.beat = msg, time.Now(), time.Time{}
+		s.mu.Unlock()
+		p.cfg.Handle(p.ctx, msg)
+		s.mu.Lock()
+		s.msg = nil
+		s.mu.Unlock()
+	}
+}
+
+// heartbeats reports every message handled longer than the heartbeat
+// interval as in progress, once per interval, until the pump is done.
+func (p *Pump) heartbeats() {
+	tick := time.NewTicker(p.cfg.Heartbeat / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case now := <-tick.C:
+			for i := range p.slots {
+				p.slots[i].beatIfDue(now, p.cfg.Heartbeat)
+			}
+		}
+	}
+}
+
+func (s *slot) beatIfDue(now time.Time, interval time.Duration) {
+	s.mu.Lock()
+	msg := s.msg
+	due := msg != nil && now.Sub(s.since) >= interval && now.Sub(s.beat) >= interval
+	if due {
+		s.beat = now
+	}
+	s.mu.Unlock()
+	if due {
 		_ = msg.InProgress()
-		t.Reset(interval)
-	})
-	return func() {
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		t.Stop()
 	}
 }
 
@@ -216,13 +265,14 @@ func (p *Pump) Stop(ctx context.Context) error {
 	p.stopOnce.Do(func() {
 		p.mu.Lock()
 		close(p.stopping)
-		for _, it := range p.iters {
-			it.Drain()
+		for _, cc := range p.consumes {
+			cc.Drain()
 		}
 		p.mu.Unlock()
 		go func() {
 			p.loops.Wait()
-			p.inflight.Wait()
+			close(p.pulled)
+			p.workers.Wait()
 			p.cancel()
 			close(p.done)
 		}()

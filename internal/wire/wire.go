@@ -71,27 +71,52 @@ type Envelope struct {
 
 // Message returns the NATS message that carries e on subject.
 func (e *Envelope) Message(subject string) *nats.Msg {
-	h := make(nats.Header, 12)
-	h.Set(HeaderSpecVersion, SpecVersion)
-	h.Set(HeaderID, e.ID)
-	h.Set(HeaderMsgID, e.ID)
-	h.Set(HeaderType, e.Type)
-	h.Set(HeaderSource, e.Source)
-	h.Set(HeaderTime, e.Time.UTC().Format(time.RFC3339Nano))
-	h.Set(HeaderContentType, e.ContentType)
-	setIf(h, HeaderCorrelationID, e.CorrelationID)
-	setIf(h, HeaderCausationID, e.CausationID)
-	setIf(h, HeaderIntent, string(e.Intent))
-	setIf(h, HeaderReplyTo, e.ReplyTo)
-	setIf(h, HeaderTraceParent, e.TraceParent)
-	setIf(h, HeaderTraceState, e.TraceState)
-	return &nats.Msg{Subject: subject, Header: h, Data: e.Data}
+	var b headerBuilder
+	b.set(HeaderSpecVersion, SpecVersion)
+	b.set(HeaderID, e.ID)
+	b.set(HeaderMsgID, e.ID)
+	b.set(HeaderType, e.Type)
+	b.set(HeaderSource, e.Source)
+	b.set(HeaderTime, e.Time.UTC().Format(time.RFC3339Nano))
+	b.set(HeaderContentType, e.ContentType)
+	if e.CorrelationID != e.ID {
+		// A message without one starts its own conversation.
+		b.set(HeaderCorrelationID, e.CorrelationID)
+	}
+	b.set(HeaderCausationID, e.CausationID)
+	b.set(HeaderIntent, string(e.Intent))
+	b.set(HeaderReplyTo, e.ReplyTo)
+	b.set(HeaderTraceParent, e.TraceParent)
+	b.set(HeaderTraceState, e.TraceState)
+	return &nats.Msg{Subject: subject, Header: b.header(), Data: e.Data}
 }
 
-func setIf(h nats.Header, key, value string) {
+// maxHeaders is how many headers Message writes at most.
+const maxHeaders = 13
+
+// headerBuilder collects non-empty headers and builds the nats.Header in
+// two allocations: the map, and one array behind every value slice.
+type headerBuilder struct {
+	n      int
+	keys   [maxHeaders]string
+	values [maxHeaders]string
+}
+
+func (b *headerBuilder) set(key, value string) {
 	if value != "" {
-		h.Set(key, value)
+		b.keys[b.n], b.values[b.n] = key, value
+		b.n++
 	}
+}
+
+func (b *headerBuilder) header() nats.Header {
+	h := make(nats.Header, b.n)
+	values := make([]string, b.n)
+	copy(values, b.values[:b.n])
+	for i := range b.n {
+		h[b.keys[i]] = values[i : i+1 : i+1]
+	}
+	return h
 }
 
 // Parse reads the envelope of a NATS message. It fails with ErrMalformed,
@@ -101,21 +126,22 @@ func setIf(h nats.Header, key, value string) {
 // Header names are matched regardless of case, as HTTP gateways and some
 // clients capitalise them.
 func Parse(h nats.Header, data []byte) (*Envelope, error) {
+	h = lowerKeys(h)
 	e := &Envelope{
-		ID:            Get(h, HeaderID),
-		Type:          Get(h, HeaderType),
-		Source:        Get(h, HeaderSource),
-		ContentType:   MediaType(Get(h, HeaderContentType)),
-		CorrelationID: Get(h, HeaderCorrelationID),
-		CausationID:   Get(h, HeaderCausationID),
-		Intent:        Intent(Get(h, HeaderIntent)),
-		ReplyTo:       Get(h, HeaderReplyTo),
-		TraceParent:   Get(h, HeaderTraceParent),
-		TraceState:    Get(h, HeaderTraceState),
+		ID:            h.Get(HeaderID),
+		Type:          h.Get(HeaderType),
+		Source:        h.Get(HeaderSource),
+		ContentType:   MediaType(h.Get(HeaderContentType)),
+		CorrelationID: h.Get(HeaderCorrelationID),
+		CausationID:   h.Get(HeaderCausationID),
+		Intent:        Intent(h.Get(HeaderIntent)),
+		ReplyTo:       h.Get(HeaderReplyTo),
+		TraceParent:   h.Get(HeaderTraceParent),
+		TraceState:    h.Get(HeaderTraceState),
 		Data:          data,
 	}
 	var missing []string
-	if v := Get(h, HeaderSpecVersion); v == "" {
+	if v := h.Get(HeaderSpecVersion); v == "" {
 		missing = append(missing, HeaderSpecVersion)
 	} else if v != SpecVersion {
 		return nil, fmt.Errorf("%w: %s is %q, gobus reads CloudEvents %s", ErrMalformed, HeaderSpecVersion, v, SpecVersion)
@@ -128,7 +154,7 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: missing CloudEvents header %s", ErrMalformed, strings.Join(missing, ", "))
 	}
-	if t := Get(h, HeaderTime); t != "" {
+	if t := h.Get(HeaderTime); t != "" {
 		parsed, err := time.Parse(time.RFC3339Nano, t)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s %q is not an RFC 3339 time", ErrMalformed, HeaderTime, t)
@@ -138,7 +164,41 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 	if e.ContentType == "" {
 		e.ContentType = ContentTypeProtobuf
 	}
+	if e.CorrelationID == "" {
+		e.CorrelationID = e.ID
+	}
 	return e, nil
+}
+
+// lowerKeys returns h itself when every key other than Nats-* is lower
+// case, as gobus writes them, and otherwise a copy with lower-case keys,
+// so that the lookups in Parse are plain map reads.
+func lowerKeys(h nats.Header) nats.Header {
+	mixed := false
+	for k := range h {
+		if hasUpper(k) && !strings.HasPrefix(k, "Nats-") {
+			mixed = true
+			break
+		}
+	}
+	if !mixed {
+		return h
+	}
+	lower := make(nats.Header, len(h))
+	for k, vs := range h {
+		lk := strings.ToLower(k)
+		lower[lk] = append(lower[lk], vs...)
+	}
+	return lower
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // Get returns the first value of header name, matching the name exactly
@@ -159,14 +219,25 @@ func Get(h nats.Header, name string) string {
 // without parameters such as charset; a value that does not parse is
 // returned as it is, for the error message.
 func MediaType(contentType string) string {
-	if contentType == "" {
-		return ""
+	if contentType == "" || isPlainMediaType(contentType) {
+		return contentType
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return contentType
 	}
 	return mt
+}
+
+// isPlainMediaType reports whether s is already a lower-case media type
+// without parameters, which needs no parsing.
+func isPlainMediaType(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ';' || c == ' ' || (c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Failure headers, added to the copy of a message in the error stream
