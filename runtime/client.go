@@ -33,7 +33,7 @@ type Client struct {
 	js         jetstream.JetStream
 	names      topology.Names
 	installer  *topology.Installer
-	subjects   sync.Map // Route → subject
+	subjects   sync.Map // message type → subject
 
 	mu        sync.Mutex
 	endpoints []*Endpoint
@@ -180,7 +180,7 @@ func (c *Client) endpointFor(r Route) string {
 // subjectFor is the NATS subject of a message on route r, computed once
 // per route.
 func (c *Client) subjectFor(r Route) (string, error) {
-	if s, ok := c.subjects.Load(r); ok {
+	if s, ok := c.subjects.Load(r.Type); ok {
 		return s.(string), nil
 	}
 	var subject string
@@ -192,7 +192,7 @@ func (c *Client) subjectFor(r Route) (string, error) {
 	default:
 		return "", fmt.Errorf("%w for message type %q", ErrNoRoute, r.Type)
 	}
-	c.subjects.Store(r, subject)
+	c.subjects.Store(r.Type, subject)
 	return subject, nil
 }
 

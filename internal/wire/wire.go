@@ -126,19 +126,14 @@ func (b *headerBuilder) header() nats.Header {
 // Header names are matched regardless of case, as HTTP gateways and some
 // clients capitalise them.
 func Parse(h nats.Header, data []byte) (*Envelope, error) {
-	h = lowerKeys(h)
-	e := &Envelope{
-		ID:            h.Get(HeaderID),
-		Type:          h.Get(HeaderType),
-		Source:        h.Get(HeaderSource),
-		ContentType:   MediaType(h.Get(HeaderContentType)),
-		CorrelationID: h.Get(HeaderCorrelationID),
-		CausationID:   h.Get(HeaderCausationID),
-		Intent:        Intent(h.Get(HeaderIntent)),
-		ReplyTo:       h.Get(HeaderReplyTo),
-		TraceParent:   h.Get(HeaderTraceParent),
-		TraceState:    h.Get(HeaderTraceState),
-		Data:          data,
+	e, found := read(h, data)
+	if _, ok := h[HeaderMsgID]; ok {
+		found++
+	}
+	if found < len(h) && mixedCase(h) {
+		// Some names may differ only in case: read a lower-cased copy.
+		h = lowerKeys(h)
+		e, _ = read(h, data)
 	}
 	var missing []string
 	if v := h.Get(HeaderSpecVersion); v == "" {
@@ -170,20 +165,46 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 	return e, nil
 }
 
-// lowerKeys returns h itself when every key other than Nats-* is lower
-// case, as gobus writes them, and otherwise a copy with lower-case keys,
-// so that the lookups in Parse are plain map reads.
-func lowerKeys(h nats.Header) nats.Header {
-	mixed := false
-	for k := range h {
-		if hasUpper(k) && !strings.HasPrefix(k, "Nats-") {
-			mixed = true
-			break
+// read looks the envelope's headers up by their exact names and returns
+// how many of them it found, spec version and time included.
+func read(h nats.Header, data []byte) (*Envelope, int) {
+	e := &Envelope{
+		ID:            h.Get(HeaderID),
+		Type:          h.Get(HeaderType),
+		Source:        h.Get(HeaderSource),
+		ContentType:   MediaType(h.Get(HeaderContentType)),
+		CorrelationID: h.Get(HeaderCorrelationID),
+		CausationID:   h.Get(HeaderCausationID),
+		Intent:        Intent(h.Get(HeaderIntent)),
+		ReplyTo:       h.Get(HeaderReplyTo),
+		TraceParent:   h.Get(HeaderTraceParent),
+		TraceState:    h.Get(HeaderTraceState),
+		Data:          data,
+	}
+	found := 0
+	for _, v := range []string{e.ID, e.Type, e.Source, e.ContentType, e.CorrelationID, e.CausationID,
+		string(e.Intent), e.ReplyTo, e.TraceParent, e.TraceState, h.Get(HeaderSpecVersion), h.Get(HeaderTime)} {
+		if v != "" {
+			found++
 		}
 	}
-	if !mixed {
-		return h
+	return e, found
+}
+
+// mixedCase reports whether a header name other than Nats-* has upper
+// case letters.
+func mixedCase(h nats.Header) bool {
+	for k := range h {
+		if hasUpper(k) && !strings.HasPrefix(k, "Nats-") {
+			return true
+		}
 	}
+	return false
+}
+
+// lowerKeys returns a copy of h with lower-case keys, so that the lookups
+// in Parse find names written in any case.
+func lowerKeys(h nats.Header) nats.Header {
 	lower := make(nats.Header, len(h))
 	for k, vs := range h {
 		lk := strings.ToLower(k)

@@ -1,0 +1,150 @@
+// Command bench measures gobus against raw nats.go on the same JetStream
+// server in the same run, and prints the ratios that matter:
+//
+//	go run ./bench
+//
+// It starts its own server (a child process, on 127.0.0.1, file storage,
+// so the server's allocations and CPU are not counted as ours), then runs
+// each workload for several rounds and reports medians:
+//
+//   - send: raw PublishMsgAsync with a bounded window, all acks awaited,
+//     against a gobus Batch sending the same protobuf command;
+//   - pump: raw Consume+Ack of pre-published messages against the gobus
+//     pump with a handler that does nothing (decoding included);
+//   - latency: publish to handled at a fixed rate, p50 and p99;
+//   - allocations per message handled by the pump.
+//
+// The last lines have a fixed form for scripts:
+//
+//	ratio send <gobus/raw>
+//	ratio pump <gobus/raw>
+//	ratio p99 <gobus/raw>
+//	allocs per message <n>
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"time"
+
+	gobus "github.com/gobusdev/gobus/runtime"
+)
+
+type config struct {
+	messages    int
+	rounds      int
+	window      int
+	concurrency int
+	prefetch    int
+	rate        int
+	duration    time.Duration
+	profile     string
+}
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "-serve" {
+		serve(os.Args[2])
+		return
+	}
+	var cfg config
+	flag.IntVar(&cfg.messages, "n", 20000, "messages per send and pump round")
+	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds per workload; medians are reported")
+	flag.IntVar(&cfg.window, "window", 256, "publishes in flight when sending")
+	flag.IntVar(&cfg.concurrency, "concurrency", gobus.DefaultConcurrency, "gobus handlers running at once")
+	flag.IntVar(&cfg.prefetch, "prefetch", 0, "messages buffered ahead of the handlers, raw and gobus alike (default: gobus's, 4 x concurrency)")
+	flag.IntVar(&cfg.rate, "rate", 2000, "messages per second in the latency workload")
+	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of each latency round")
+	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round to this file")
+	flag.Parse()
+	if cfg.prefetch <= 0 {
+		cfg.prefetch = 4 * cfg.concurrency
+	}
+	if err := run(cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg config, out io.Writer) error {
+	srv, err := startServer()
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	ctx := context.Background()
+	client, err := gobus.Connect(ctx, gobus.WithURL(srv.url), gobus.WithSource("bench"),
+		gobus.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		return err
+	}
+	defer client.Close(ctx)
+	b := &bench{cfg: cfg, client: client, js: client.JetStream()}
+	if err := b.setup(ctx); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "gobus bench: %d messages a round, %d rounds, window %d, concurrency %d, prefetch %d, %d msg/s for latency\n\n",
+		cfg.messages, cfg.rounds, cfg.window, cfg.concurrency, cfg.prefetch, cfg.rate)
+	send, err := b.rounds(ctx, b.rawSend, b.rawSendCE, b.gobusSend)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	pump, err := b.rounds(ctx, b.rawPump, b.rawPumpCE, b.gobusPump)
+	if err != nil {
+		return fmt.Errorf("pump: %w", err)
+	}
+	rawSend, rawSendCE, gobusSend := send[0], send[1], send[2]
+	rawPump, rawPumpCE, gobusPump := pump[0], pump[1], pump[2]
+	rawLat, gobusLat, err := b.latency(ctx)
+	if err != nil {
+		return fmt.Errorf("latency: %w", err)
+	}
+	allocs, rawAllocs, err := b.allocs(ctx)
+	if err != nil {
+		return fmt.Errorf("allocations: %w", err)
+	}
+
+	fmt.Fprintf(out, "%-28s %14s %16s %14s %8s %8s\n", "workload", "raw nats.go", "raw, CE headers", "gobus", "ratio", "vs CE")
+	fmt.Fprintf(out, "%-28s %12.0f/s %14.0f/s %12.0f/s %8.2f %8.2f\n", "send (msgs/s)", rawSend, rawSendCE, gobusSend, gobusSend/rawSend, gobusSend/rawSendCE)
+	fmt.Fprintf(out, "%-28s %12.0f/s %14.0f/s %12.0f/s %8.2f %8.2f\n", "pump (msgs/s)", rawPump, rawPumpCE, gobusPump, gobusPump/rawPump, gobusPump/rawPumpCE)
+	fmt.Fprintf(out, "%-28s %14s %16s %14s %8.2f\n", "latency p50", rawLat.p50.Round(time.Microsecond), "", gobusLat.p50.Round(time.Microsecond), float64(gobusLat.p50)/float64(rawLat.p50))
+	fmt.Fprintf(out, "%-28s %14s %16s %14s %8.2f\n", "latency p99", rawLat.p99.Round(time.Microsecond), "", gobusLat.p99.Round(time.Microsecond), float64(gobusLat.p99)/float64(rawLat.p99))
+	fmt.Fprintf(out, "%-28s %14.1f %16s %14.1f\n", "allocs per handled message", rawAllocs, "", allocs)
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "ratio send %.2f\n", gobusSend/rawSend)
+	fmt.Fprintf(out, "ratio pump %.2f\n", gobusPump/rawPump)
+	fmt.Fprintf(out, "ratio p99 %.2f\n", float64(gobusLat.p99)/float64(rawLat.p99))
+	fmt.Fprintf(out, "allocs per message %.0f\n", allocs)
+	return nil
+}
+
+// rounds runs the workloads in turn, cfg.rounds times each, and returns
+// the median rate of each.
+func (b *bench) rounds(ctx context.Context, workloads ...func(context.Context) (float64, error)) ([]float64, error) {
+	rates := make([][]float64, len(workloads))
+	for range b.cfg.rounds {
+		for i, w := range workloads {
+			r, err := w(ctx)
+			if err != nil {
+				return nil, err
+			}
+			rates[i] = append(rates[i], r)
+		}
+	}
+	medians := make([]float64, len(workloads))
+	for i := range rates {
+		medians[i] = median(rates[i])
+	}
+	return medians, nil
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}

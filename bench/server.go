@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// benchServer is the JetStream server in a child process.
+type benchServer struct {
+	url   string
+	cmd   *exec.Cmd
+	store string
+}
+
+// startServer runs this program again as a server on a random loopback
+// port with file storage, and reads its URL.
+func startServer() (*benchServer, error) {
+	store, err := os.MkdirTemp("", "gobus-bench-")
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-serve", store)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("the server did not start: %w", err)
+	}
+	return &benchServer{url: strings.TrimSpace(line), cmd: cmd, store: store}, nil
+}
+
+func (s *benchServer) stop() {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	_ = os.RemoveAll(s.store)
+}
+
+// serve runs the server until the parent kills it.
+func serve(store string) {
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: store,
+		NoSigs: true, NoLog: true, MaxPayload: 8 << 20,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench server:", err)
+		os.Exit(1)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		fmt.Fprintln(os.Stderr, "bench server: not ready")
+		os.Exit(1)
+	}
+	fmt.Println(ns.ClientURL())
+	select {}
+}
