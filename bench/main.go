@@ -44,6 +44,7 @@ type config struct {
 	rate        int
 	duration    time.Duration
 	profile     string
+	watermill   bool
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.IntVar(&cfg.prefetch, "prefetch", 0, "messages buffered ahead of the handlers, raw and gobus alike (default: gobus's, 4 x concurrency)")
 	flag.IntVar(&cfg.rate, "rate", 2000, "messages per second in the latency workload")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of each latency round")
+	flag.BoolVar(&cfg.watermill, "watermill", true, "also run the workloads through Watermill (bench/watermill, its own module)")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round to this file")
 	flag.Parse()
 	if cfg.prefetch <= 0 {
@@ -109,12 +111,23 @@ func run(cfg config, out io.Writer) error {
 		return fmt.Errorf("allocations: %w", err)
 	}
 
+	var wm *peer
+	if cfg.watermill {
+		if wm, err = runWatermill(srv.url, cfg); err != nil {
+			fmt.Fprintf(out, "watermill: skipped: %v\n\n", err)
+		}
+	}
+
 	fmt.Fprintf(out, "%-28s %14s %16s %14s %8s %8s\n", "workload", "raw nats.go", "raw, CE headers", "gobus", "ratio", "vs CE")
 	fmt.Fprintf(out, "%-28s %12.0f/s %14.0f/s %12.0f/s %8.2f %8.2f\n", "send (msgs/s)", rawSend, rawSendCE, gobusSend, gobusSend/rawSend, gobusSend/rawSendCE)
 	fmt.Fprintf(out, "%-28s %12.0f/s %14.0f/s %12.0f/s %8.2f %8.2f\n", "pump (msgs/s)", rawPump, rawPumpCE, gobusPump, gobusPump/rawPump, gobusPump/rawPumpCE)
 	fmt.Fprintf(out, "%-28s %14s %16s %14s %8.2f\n", "latency p50", rawLat.p50.Round(time.Microsecond), "", gobusLat.p50.Round(time.Microsecond), float64(gobusLat.p50)/float64(rawLat.p50))
 	fmt.Fprintf(out, "%-28s %14s %16s %14s %8.2f\n", "latency p99", rawLat.p99.Round(time.Microsecond), "", gobusLat.p99.Round(time.Microsecond), float64(gobusLat.p99)/float64(rawLat.p99))
 	fmt.Fprintf(out, "%-28s %14.1f %16s %14.1f\n", "allocs per handled message", rawAllocs, "", allocs)
+	if wm != nil {
+		fmt.Fprintf(out, "\nWatermill (watermill-nats, JetStream): send %.0f/s (%.2f of raw), pump %.0f/s (%.2f of raw), latency p50 %s, p99 %s\n",
+			wm.send, wm.send/rawSend, wm.pump, wm.pump/rawPump, wm.p50.Round(time.Microsecond), wm.p99.Round(time.Microsecond))
+	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "ratio send %.2f\n", gobusSend/rawSend)
 	fmt.Fprintf(out, "ratio pump %.2f\n", gobusPump/rawPump)

@@ -1,0 +1,191 @@
+// Command watermill runs the gobus benchmark's workloads through Watermill
+// with watermill-nats in JetStream mode, against the server the gobus
+// benchmark started. It lives in its own module so that Watermill stays
+// out of gobus's dependencies; go run ./bench calls it and prints its
+// figures next to gobus's.
+//
+//	go run . -url nats://127.0.0.1:4222
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const topic = "wm_work"
+
+func main() {
+	url := flag.String("url", nats.DefaultURL, "NATS server URL")
+	n := flag.Int("n", 20000, "messages per send and pump round")
+	rounds := flag.Int("rounds", 5, "rounds per workload; medians are reported")
+	rate := flag.Int("rate", 2000, "messages per second in the latency workload")
+	duration := flag.Duration("duration", 3*time.Second, "length of the latency round")
+	flag.Parse()
+	if err := run(*url, *n, *rounds, *rate, *duration); err != nil {
+		fmt.Fprintln(os.Stderr, "watermill bench:", err)
+		os.Exit(1)
+	}
+}
+
+// streamConfig is the same kind of stream gobus uses for a queue.
+func streamConfig(t string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{Name: t, Subjects: []string{t}, Retention: jetstream.WorkQueuePolicy,
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}
+}
+
+func run(url string, n, rounds, rate int, duration time.Duration) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if _, err := js.CreateOrUpdateStream(context.Background(), streamConfig(topic)); err != nil {
+		return err
+	}
+	logger := watermill.NopLogger{}
+	pub, err := wmjs.NewPublisher(wmjs.PublisherConfig{Conn: nc, Logger: logger, ConfigureStream: streamConfig})
+	if err != nil {
+		return err
+	}
+	body := []byte("\n\x051234567") // a small protobuf body, like the gobus bench's Work
+	var sends, pumps []float64
+	for range rounds {
+		start := time.Now()
+		if err := publish(pub, n, body); err != nil {
+			return err
+		}
+		sends = append(sends, float64(n)/time.Since(start).Seconds())
+		if err := purge(js); err != nil {
+			return err
+		}
+
+		if err := publish(pub, n, body); err != nil {
+			return err
+		}
+		rate, err := pump(url, logger, n, nil)
+		if err != nil {
+			return err
+		}
+		pumps = append(pumps, rate)
+	}
+	if err := purge(js); err != nil {
+		return err
+	}
+	p50, p99, err := latency(pub, url, logger, rate, duration)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("watermill send %.0f\n", median(sends))
+	fmt.Printf("watermill pump %.0f\n", median(pumps))
+	fmt.Printf("watermill p50 %s\n", p50)
+	fmt.Printf("watermill p99 %s\n", p99)
+	return nil
+}
+
+// publish sends n messages with Publisher.Publish, which waits for each
+// acknowledgement, in calls of 100 messages.
+func publish(pub *wmjs.Publisher, n int, body []byte) error {
+	batch := make([]*message.Message, 0, 100)
+	for i := range n {
+		batch = append(batch, message.NewMessage(watermill.NewUUID(), body))
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := pub.Publish(topic, batch...); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	return nil
+}
+
+// pump subscribes, acks n messages and returns the rate; each is given to
+// observe first, if set.
+func pump(url string, logger watermill.LoggerAdapter, n int, observe func(*message.Message)) (float64, error) {
+	// Its own connection: Close drains the subscriber's connection.
+	sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{URL: url, Logger: logger, ConfigureStream: streamConfig,
+		ResourceInitializer: wmjs.GroupedConsumer("bench")})
+	if err != nil {
+		return 0, err
+	}
+	defer sub.Close()
+	start := time.Now()
+	msgs, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case m := <-msgs:
+			if observe != nil {
+				observe(m)
+			}
+			m.Ack()
+		case <-time.After(2 * time.Minute):
+			return 0, fmt.Errorf("watermill subscriber got %d of %d messages", i, n)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// latency publishes at a fixed rate and measures publish to handled.
+func latency(pub *wmjs.Publisher, url string, logger watermill.LoggerAdapter, rate int, duration time.Duration) (time.Duration, time.Duration, error) {
+	n := int(float64(rate) * duration.Seconds())
+	var mu sync.Mutex
+	var lat []time.Duration
+	done := make(chan error, 1)
+	go func() {
+		_, err := pump(url, logger, n, func(m *message.Message) {
+			sent, _ := strconv.ParseInt(m.Metadata.Get("sent"), 10, 64)
+			mu.Lock()
+			lat = append(lat, time.Since(time.Unix(0, sent)))
+			mu.Unlock()
+		})
+		done <- err
+	}()
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	for i := range n {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			time.Sleep(wait)
+		}
+		m := message.NewMessage(watermill.NewUUID(), []byte("x"))
+		m.Metadata.Set("sent", strconv.FormatInt(time.Now().UnixNano(), 10))
+		if err := pub.Publish(topic, m); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := <-done; err != nil {
+		return 0, 0, err
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat[len(lat)/2], lat[len(lat)*99/100], nil
+}
+
+func purge(js jetstream.JetStream) error {
+	s, err := js.Stream(context.Background(), topic)
+	if err != nil {
+		return err
+	}
+	return s.Purge(context.Background())
+}
+
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
+}
