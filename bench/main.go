@@ -29,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 
@@ -142,6 +143,7 @@ func (b *bench) rounds(ctx context.Context, workloads ...func(context.Context) (
 	rates := make([][]float64, len(workloads))
 	for range b.cfg.rounds {
 		for i, w := range workloads {
+			runtime.GC() // each round starts from a clean heap
 			r, err := w(ctx)
 			if err != nil {
 				return nil, err

@@ -309,17 +309,19 @@ func (r *recorder) percentiles() latencies {
 
 // latencyRounds is how many rounds the latency workload runs; the median
 // of each percentile is reported.
-const latencyRounds = 3
+const latencyRounds = 5
 
 // latency sends at a fixed rate and measures publish to handled, raw and
 // gobus, each with its consumer already running.
 func (b *bench) latency(ctx context.Context) (latencies, latencies, error) {
 	var raws, gobuses []latencies
 	for range latencyRounds {
+		runtime.GC()
 		r, err := b.rawLatency(ctx)
 		if err != nil {
 			return latencies{}, latencies{}, err
 		}
+		runtime.GC()
 		g, err := b.gobusLatency(ctx)
 		if err != nil {
 			return latencies{}, latencies{}, err

@@ -22,6 +22,12 @@ func newServerURL(t *testing.T) string {
 	return natstest.RunServer(t).ClientURL()
 }
 
+// newServerURLB starts a JetStream server for a benchmark.
+func newServerURLB(b *testing.B) string {
+	b.Helper()
+	return natstest.RunServer(b).ClientURL()
+}
+
 // connect returns a client for url that is closed when the test ends.
 func connect(t *testing.T, url string, opts ...gobus.Option) *gobus.Client {
 	t.Helper()

@@ -56,7 +56,7 @@ func TestStopWaitsThenCancelsAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	url := newServerURL(t)
 	first := connect(t, url)
-	const n = 10
+	const n = 50
 	running := newCounter()
 	release := make(chan struct{})
 	firstDone := newCounter()
@@ -112,5 +112,34 @@ func TestStopWaitsThenCancelsAndLosesNothing(t *testing.T) {
 		if got := firstDone.count(id) + second.count(id); got != 1 {
 			t.Errorf("work %s completed %d times, want once", id, got)
 		}
+	}
+}
+
+// Run handles messages until its context ends, then stops the endpoint.
+func TestRunStopsWhenItsContextEnds(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServerURL(t))
+	ep, err := gobus.NewEndpoint(c, "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handled := make(chan string, 1)
+	if err := gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+		handled <- w.GetId()
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- ep.Run(ctx) }()
+	// Run has started once a sent message is handled.
+	if err := gobustestv1.SendWork(context.Background(), c, &gobustestv1.Work{Id: "w"}); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, handled, "the message")
+	cancel()
+	if err := receive(t, ran, "Run to return"); err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }
