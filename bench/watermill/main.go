@@ -125,7 +125,15 @@ func pump(url string, logger watermill.LoggerAdapter, n int, observe func(*messa
 	}
 	defer sub.Close()
 	start := time.Now()
-	msgs, err := sub.Subscribe(context.Background(), topic)
+	var msgs <-chan *message.Message
+	for try := 0; ; try++ {
+		// Creating the consumer right after the last round closed can
+		// race in the server's store; try again.
+		if msgs, err = sub.Subscribe(context.Background(), topic); err == nil || try == 3 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err != nil {
 		return 0, err
 	}
