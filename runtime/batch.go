@@ -62,8 +62,9 @@ func (c *Client) NewBatch(window int) *Batch {
 
 // Dispatch publishes out without waiting for its acknowledgement. When the
 // window is full it first waits for the oldest message in flight, or for
-// ctx. An error means the batch did not take the message; failures after
-// that are reported by Wait.
+// ctx. An error means the batch did not take the message, such as
+// [ErrTooLarge] for a message larger than the server's max payload;
+// failures after that are reported by Wait.
 func (b *Batch) Dispatch(ctx context.Context, out Outgoing) error {
 	if b.c.isClosed() {
 		return ErrClosed

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	if err := c.connect(); err != nil {
 		return nil, err
 	}
-	js, err := jetstream.New(c.nc)
+	js, err := jetstream.New(c.nc, jetstream.WithPublishAsyncTimeout(publishAckTimeout))
 	if err != nil {
 		c.release()
 		return nil, fmt.Errorf("gobus: %w", err)
@@ -83,6 +84,15 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// publishAckTimeout bounds the wait for JetStream's acknowledgement of an
+// asynchronous publish: a handler's outgoing messages, a [Batch]'s. In a
+// cluster, a stream leader lost after it received a message takes the
+// acknowledgement with it while the connection, to another server, stays
+// up; unbounded, the handler would wait for ever, its message kept in
+// progress by heartbeats. Timed out, the publish fails and is retried with
+// the same id, which JetStream de-duplicates.
+const publishAckTimeout = 5 * time.Second
+
 func (c *Client) connect() error {
 	if c.cfg.conn != nil {
 		c.nc = c.cfg.conn
@@ -98,9 +108,11 @@ func (c *Client) connect() error {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("gobus: reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+			// ConnectedUrlRedacted hides passwords but not tokens.
+			log.Info("gobus: reconnected to NATS", "server", natsurl.Redact(nc.ConnectedUrl()))
 		}),
 	}
+	opts = append(opts, c.cfg.auth.options...)
 	opts = append(opts, c.cfg.natsOptions...)
 	url := c.cfg.url
 	if c.cfg.embedded != nil {
@@ -113,7 +125,13 @@ func (c *Client) connect() error {
 		opts = append(opts, nats.InProcessServer(ns))
 	}
 	nopts := nats.GetDefaultOptions()
-	nopts.Url = url
+	// A comma-separated list is a pool of servers, as in nats.Connect;
+	// Options.Url would take it for one address.
+	for _, u := range strings.Split(url, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			nopts.Servers = append(nopts.Servers, u)
+		}
+	}
 	for _, o := range opts {
 		if err := o(&nopts); err != nil {
 			return invalidf("NATS option: %v", err)
@@ -198,7 +216,8 @@ func (c *Client) subjectFor(r Route) (string, error) {
 
 // Dispatch sends or publishes out at once and returns when JetStream has
 // stored it. The generated SendX and PublishX functions call it. To send
-// many messages fast, use a [Batch].
+// many messages fast, use a [Batch]. A message larger than the server's
+// max payload fails with [ErrTooLarge], and nothing is sent.
 func (c *Client) Dispatch(ctx context.Context, out Outgoing) error {
 	if c.isClosed() {
 		return ErrClosed
@@ -267,7 +286,40 @@ func (c *Client) encode(out Outgoing, data []byte, id, source, correlation, caus
 		Intent:        intent,
 		Data:          data,
 	}
-	return env.Message(subject), nil
+	msg := env.Message(subject)
+	if err := c.checkSize(msg, out.Route); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// checkSize fails with [ErrTooLarge] when msg is larger than the server
+// would take: headers and body over its max payload, or headers over what
+// JetStream stores. Saying so before anything is sent names the message
+// and its size, and lets a handler's batch be refused whole.
+func (c *Client) checkSize(msg *nats.Msg, r Route) error {
+	headers, size := msgSize(msg)
+	if limit := c.nc.MaxPayload(); limit > 0 && int64(size) > limit {
+		return fmt.Errorf("%w: %s %s: %d bytes (%d of headers, %d of body), and the server's max payload is %d bytes",
+			ErrTooLarge, verb(r.Kind), r.Type, size, headers, len(msg.Data), limit)
+	}
+	if headers > maxHeaderBlock {
+		return fmt.Errorf("%w: %s %s: %d bytes of headers, and JetStream stores at most %d",
+			ErrTooLarge, verb(r.Kind), r.Type, headers, maxHeaderBlock)
+	}
+	return nil
+}
+
+// maxHeaderBlock is the largest header block, in bytes as written on the
+// wire, that JetStream stores.
+const maxHeaderBlock = math.MaxUint16
+
+// msgSize returns the size of msg's header block on the wire, and of its
+// payload: headers and body, which the server's max payload limits.
+func msgSize(msg *nats.Msg) (headers, payload int) {
+	// Size counts the subject and reply too, which are not payload.
+	payload = msg.Size() - len(msg.Subject) - len(msg.Reply)
+	return payload - len(msg.Data), payload
 }
 
 func verb(k Kind) string {

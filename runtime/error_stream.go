@@ -63,13 +63,48 @@ func (ep *Endpoint) errorCopy(msg jetstream.Msg, meta *jetstream.MsgMetadata, ca
 	h.Set(wire.HeaderAttempts, strconv.Itoa(attempts))
 	h.Set(wire.HeaderErrorKind, errorKind(cause))
 	h.Set(wire.HeaderErrorType, errorType(cause))
-	h.Set(wire.HeaderErrorMessage, wire.HeaderValue(cause.Error(), maxErrorMessage))
+	h.Set(nats.MsgIdHdr, fmt.Sprintf("failed:%s:%s:%d", ep.name, meta.Stream, meta.Sequence.Stream))
+	m := &nats.Msg{Subject: ep.client.names.ErrorSubject(ep.name), Header: h, Data: msg.Data()}
+	var stack string
 	var p *PanicError
 	if errors.As(cause, &p) {
-		h.Set(wire.HeaderErrorStack, wire.HeaderValue(p.Stack, maxErrorStack))
+		stack = p.Stack
 	}
-	h.Set(nats.MsgIdHdr, fmt.Sprintf("failed:%s:%s:%d", ep.name, meta.Stream, meta.Sequence.Stream))
-	return &nats.Msg{Subject: ep.client.names.ErrorSubject(ep.name), Header: h, Data: msg.Data()}
+	fitErrorText(m, cause.Error(), stack, ep.client.nc.MaxPayload())
+	return m
+}
+
+// fitErrorText sets the error message and stack headers of the error copy
+// m, cut to their limits and, if need be, further so that m fits what the
+// server stores: the copy is the original plus the failure headers, and
+// the original may have been close to the max payload or to JetStream's
+// limit on headers. The stack gives way first. If even the failure headers
+// without text do not fit, storing the copy fails and the original waits
+// in its stream.
+func fitErrorText(m *nats.Msg, message, stack string, maxPayload int64) {
+	m.Header.Set(wire.HeaderErrorMessage, wire.HeaderValue(message, maxErrorMessage))
+	if stack != "" {
+		m.Header.Set(wire.HeaderErrorStack, wire.HeaderValue(stack, maxErrorStack))
+	}
+	for _, f := range []struct{ name, text string }{{wire.HeaderErrorStack, stack}, {wire.HeaderErrorMessage, message}} {
+		headers, payload := msgSize(m)
+		over := headers - maxHeaderBlock
+		if maxPayload > 0 {
+			over = max(over, int(int64(payload)-maxPayload))
+		}
+		if over <= 0 {
+			return
+		}
+		v := m.Header.Get(f.name)
+		if v == "" {
+			continue
+		}
+		if keep := len(v) - over; keep > 0 {
+			m.Header.Set(f.name, wire.HeaderValue(f.text, keep))
+		} else {
+			m.Header.Del(f.name)
+		}
+	}
 }
 
 // Error kinds, written in gobus-error-kind.
@@ -82,6 +117,7 @@ const (
 	kindUnimplemented = "unimplemented"
 	kindUnrecoverable = "unrecoverable"
 	kindExhausted     = "exhausted-deliveries"
+	kindTooLarge      = "too-large"
 	kindHandler       = "handler"
 )
 
@@ -104,6 +140,8 @@ func errorKind(err error) string {
 		return kindPanic
 	case errors.Is(err, ErrUnimplemented):
 		return kindUnimplemented
+	case errors.Is(err, ErrTooLarge):
+		return kindTooLarge
 	case errors.As(err, &u):
 		return kindUnrecoverable
 	case errors.As(err, &x):

@@ -20,6 +20,13 @@ var (
 	ErrStarted = errors.New("gobus: endpoint already started")
 	// ErrClosed is returned, wrapped, when a closed client is used.
 	ErrClosed = errors.New("gobus: client closed")
+	// ErrTooLarge is returned, wrapped, when a message is larger than the
+	// server takes: headers and body over the NATS server's max payload,
+	// or headers over the 65535 bytes JetStream stores. The error says the
+	// message's type, its size and the limit, and nothing was sent. A
+	// handler whose outgoing message is too large fails without retries
+	// (error kind "too-large"), since retrying cannot shrink it.
+	ErrTooLarge = errors.New("gobus: message too large")
 
 	// errWrongSubject is a message whose type does not belong on its
 	// subject.

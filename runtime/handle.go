@@ -53,7 +53,7 @@ func decode(data []byte, contentType string, msg proto.Message) error {
 	case "application/json":
 		return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, msg)
 	}
-	return fmt.Errorf("unsupported content-type %q: use %s or application/json", contentType, wire.ContentTypeProtobuf)
+	return fmt.Errorf("unsupported content-type %s: use %s or application/json", wire.Quote(contentType), wire.ContentTypeProtobuf)
 }
 
 // decodeError is a body that does not decode as its declared type.

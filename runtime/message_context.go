@@ -118,7 +118,9 @@ func (d *derivedIDs) next(subject, typ string, body []byte) string {
 }
 
 // flush dispatches everything the handler gave to mc, pipelined, and
-// returns once JetStream has stored all of it.
+// returns once JetStream has stored all of it. Every message is encoded
+// and checked first, so a message that cannot be sent (one larger than
+// the server's max payload, say) fails the handler before any is sent.
 func (mc *MessageContext) flush(ctx context.Context) error {
 	mc.mu.Lock()
 	outgoing := mc.outgoing
@@ -129,7 +131,7 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 	}
 	c := mc.ep.client
 	ids := derivedIDs{incoming: mc.env.ID}
-	futures := make([]jetstream.PubAckFuture, 0, len(outgoing))
+	msgs := make([]*nats.Msg, 0, len(outgoing))
 	for _, out := range outgoing {
 		data, err := marshal(out)
 		if err != nil {
@@ -154,9 +156,13 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		msgs = append(msgs, msg)
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for i, msg := range msgs {
 		f, err := c.js.PublishMsgAsync(msg)
 		if err != nil {
-			return fmt.Errorf("gobus: %s %s: %w", verb(out.Route.Kind), out.Route.Type, err)
+			return fmt.Errorf("gobus: %s %s: %w", verb(outgoing[i].Route.Kind), outgoing[i].Route.Type, err)
 		}
 		futures = append(futures, f)
 	}

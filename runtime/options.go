@@ -35,6 +35,7 @@ type EmbeddedServer struct {
 type clientConfig struct {
 	url             string
 	natsOptions     []nats.Option
+	auth            authConfig
 	conn            *nats.Conn
 	embedded        *EmbeddedServer
 	prefix          string
@@ -66,10 +67,11 @@ func WithURL(url string) Option {
 	return clientOptionFunc(func(c *clientConfig) { c.url = url })
 }
 
-// WithNATSOptions adds options to the NATS connection: credentials, TLS,
-// reconnect behaviour. gobus sets a connection name, unlimited reconnects
-// and its logger's disconnect and reconnect messages before these, so these
-// win.
+// WithNATSOptions adds options to the NATS connection, such as reconnect
+// behaviour. gobus sets a connection name, unlimited reconnects, its
+// logger's disconnect and reconnect messages, and what [WithUserPassword],
+// [WithToken], [WithNKeyFile], [WithCredentialsFile] and [WithTLS] ask for
+// before these, so these win.
 func WithNATSOptions(opts ...nats.Option) Option {
 	return clientOptionFunc(func(c *clientConfig) { c.natsOptions = append(c.natsOptions, opts...) })
 }
@@ -172,5 +174,5 @@ func (c *clientConfig) validate() error {
 	if c.logger == nil {
 		return invalidf("WithLogger: the logger must not be nil")
 	}
-	return nil
+	return c.validateAuth()
 }

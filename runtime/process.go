@@ -95,7 +95,7 @@ func (ep *Endpoint) prepare(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*Me
 	}
 	reg, ok := ep.handlers[env.Type]
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: endpoint %s has no handler for message type %q", ErrNoRoute, ep.name, env.Type)
+		return nil, nil, fmt.Errorf("%w: endpoint %s has no handler for message type %s", ErrNoRoute, ep.name, wire.Quote(env.Type))
 	}
 	if err := ep.checkSubject(reg, msg.Subject()); err != nil {
 		return nil, nil, err
@@ -118,7 +118,7 @@ func (ep *Endpoint) checkSubject(reg *registration, subject string) error {
 	if subject == reg.subject || subject == ep.retrySubject {
 		return nil
 	}
-	return fmt.Errorf("%w: a %s of type %s arrived on subject %s, but its subject is %s", errWrongSubject, reg.route.Kind, reg.route.Type, subject, reg.subject)
+	return fmt.Errorf("%w: the %s %s arrived on subject %s, but its subject is %s", errWrongSubject, reg.route.Kind, reg.route.Type, subject, reg.subject)
 }
 
 // call runs the handler, turning a panic into an error with its stack.

@@ -28,12 +28,15 @@ func (e *UnrecoverableError) Error() string { return "unrecoverable: " + e.Err.E
 func (e *UnrecoverableError) Unwrap() error { return e.Err }
 
 // isUnrecoverable reports whether the message skips its retries: retrying
-// cannot help, or (a panic) the handler is in a state nobody planned for.
+// cannot help (a handler's outgoing message too large for the server
+// would be as large on every try), or (a panic) the handler is in a state
+// nobody planned for.
 func isUnrecoverable(err error) bool {
 	var u *UnrecoverableError
 	var d *decodeError
 	var p *PanicError
 	return errors.As(err, &u) || errors.As(err, &d) || errors.As(err, &p) || errors.Is(err, wire.ErrMalformed) ||
 		errors.Is(err, errWrongSubject) ||
-		errors.Is(err, ErrUnimplemented) || errors.Is(err, ErrNoRoute)
+		errors.Is(err, ErrUnimplemented) || errors.Is(err, ErrNoRoute) ||
+		errors.Is(err, ErrTooLarge)
 }

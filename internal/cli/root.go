@@ -4,10 +4,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -15,18 +17,26 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/gobusdev/gobus/internal/natsauth"
 	"github.com/gobusdev/gobus/internal/natsurl"
 	"github.com/gobusdev/gobus/internal/topology"
 )
 
 // options are the global flags, also read from the environment.
 type options struct {
-	server  string
-	creds   string
-	prefix  string
-	jsonOut bool
-	timeout time.Duration
-	out     io.Writer
+	server   string
+	user     string
+	password string
+	token    string
+	nkey     string
+	creds    string
+	tlsCA    string
+	tlsCert  string
+	tlsKey   string
+	prefix   string
+	jsonOut  bool
+	timeout  time.Duration
+	out      io.Writer
 }
 
 // session is a connection to the server for one command.
@@ -58,8 +68,13 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 manages the messages in the error stream: list them, show one, send them
 back to their endpoint once the bug is fixed, or delete them.
 
-Flags may also be set in the environment: GOBUS_URL, GOBUS_CREDS,
-GOBUS_PREFIX.`,
+Flags may also be set in the environment: GOBUS_URL, GOBUS_USER,
+GOBUS_PASSWORD, GOBUS_TOKEN, GOBUS_NKEY, GOBUS_CREDS, GOBUS_TLS_CA,
+GOBUS_TLS_CERT, GOBUS_TLS_KEY, GOBUS_PREFIX. Authenticate one way: a user
+and password, a token, an NKey seed file or a credentials file; TLS goes
+with any of them. Give passwords and tokens in the environment rather than
+as flags, which other users of the machine can see in the process list;
+help and errors never show them.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -67,7 +82,19 @@ GOBUS_PREFIX.`,
 	root.SetErr(stderr)
 	f := root.PersistentFlags()
 	f.StringVarP(&o.server, "server", "s", envOr("GOBUS_URL", nats.DefaultURL), "NATS server URL (env GOBUS_URL)")
+	// The help shows defaults; a URL from the environment may hold a
+	// password.
+	f.Lookup("server").DefValue = natsurl.Redact(o.server)
+	f.StringVar(&o.user, "user", os.Getenv("GOBUS_USER"), "user name, with --password (env GOBUS_USER)")
+	// Secrets from the environment are read when connecting, not made
+	// flag defaults, which the help would show.
+	f.StringVar(&o.password, "password", "", "password of --user (env GOBUS_PASSWORD)")
+	f.StringVar(&o.token, "token", "", "authentication token (env GOBUS_TOKEN)")
+	f.StringVar(&o.nkey, "nkey", os.Getenv("GOBUS_NKEY"), "file with a user NKey seed (env GOBUS_NKEY)")
 	f.StringVar(&o.creds, "creds", os.Getenv("GOBUS_CREDS"), "NATS credentials file (env GOBUS_CREDS)")
+	f.StringVar(&o.tlsCA, "tlsca", os.Getenv("GOBUS_TLS_CA"), "PEM file with the authorities that sign the server's certificate; implies TLS (env GOBUS_TLS_CA)")
+	f.StringVar(&o.tlsCert, "tlscert", os.Getenv("GOBUS_TLS_CERT"), "PEM file with the client certificate, with --tlskey; implies TLS (env GOBUS_TLS_CERT)")
+	f.StringVar(&o.tlsKey, "tlskey", os.Getenv("GOBUS_TLS_KEY"), "PEM file with the client certificate's private key (env GOBUS_TLS_KEY)")
 	f.StringVar(&o.prefix, "prefix", envOr("GOBUS_PREFIX", topology.DefaultPrefix), "subject and stream prefix of the gobus environment (env GOBUS_PREFIX)")
 	f.BoolVar(&o.jsonOut, "json", false, "print JSON for scripts instead of tables")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long a command may take")
@@ -87,13 +114,14 @@ func (o *options) connect() (*session, error) {
 	if err := topology.CheckToken("prefix", o.prefix); err != nil {
 		return nil, err
 	}
-	natsOpts := []nats.Option{nats.Name("gobus cli"), nats.Timeout(5 * time.Second), nats.MaxReconnects(0)}
-	if o.creds != "" {
-		natsOpts = append(natsOpts, nats.UserCredentials(o.creds))
-	}
-	nc, err := nats.Connect(o.server, natsOpts...)
+	authOpts, err := o.auth().Options()
 	if err != nil {
-		return nil, fmt.Errorf("cannot connect to NATS at %s: %w (set --server or GOBUS_URL)", natsurl.Redact(o.server), err)
+		return nil, fmt.Errorf("%w (see the connection flags in gobus --help)", err)
+	}
+	natsOpts := []nats.Option{nats.Name("gobus cli"), nats.Timeout(5 * time.Second), nats.MaxReconnects(0)}
+	nc, err := nats.Connect(o.server, append(natsOpts, authOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to NATS at %s: %w (%s)", natsurl.Redact(o.server), err, connectHint(err))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -101,6 +129,40 @@ func (o *options) connect() (*session, error) {
 		return nil, err
 	}
 	return &session{opts: o, nc: nc, js: js, names: topology.Names{Prefix: o.prefix}}, nil
+}
+
+// auth is how the flags and the environment say to authenticate.
+func (o *options) auth() natsauth.Config {
+	cfg := natsauth.Config{
+		User:            o.user,
+		Password:        cmp.Or(o.password, os.Getenv("GOBUS_PASSWORD")),
+		Token:           cmp.Or(o.token, os.Getenv("GOBUS_TOKEN")),
+		NKeyFile:        o.nkey,
+		CredentialsFile: o.creds,
+	}
+	if o.tlsCA != "" || o.tlsCert != "" || o.tlsKey != "" {
+		cfg.TLS = &natsauth.TLS{CAFile: o.tlsCA, CertFile: o.tlsCert, KeyFile: o.tlsKey}
+	}
+	return cfg
+}
+
+// connectHint says which flags to check after a failed connection.
+func connectHint(err error) string {
+	switch {
+	case errors.Is(err, nats.ErrAuthorization), errors.Is(err, nats.ErrAuthExpired), errors.Is(err, nats.ErrAuthRevoked):
+		return "check --user and --password, --token, --nkey or --creds, or GOBUS_USER and GOBUS_PASSWORD, GOBUS_TOKEN, GOBUS_NKEY or GOBUS_CREDS"
+	case errors.Is(err, nats.ErrTLS), errors.Is(err, nats.ErrSecureConnRequired), errors.Is(err, nats.ErrSecureConnWanted), isTLSAlert(err):
+		return "check the server URL and --tlsca, --tlscert and --tlskey, or GOBUS_TLS_CA, GOBUS_TLS_CERT and GOBUS_TLS_KEY"
+	}
+	return "set --server or GOBUS_URL"
+}
+
+// isTLSAlert reports whether err is the server refusing the TLS
+// handshake, such as for a missing client certificate: crypto/tls reports
+// it as a "remote error".
+func isTLSAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
 }
 
 func (s *session) close() { s.nc.Close() }

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 )
@@ -139,7 +142,7 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 	if v := h.Get(HeaderSpecVersion); v == "" {
 		missing = append(missing, HeaderSpecVersion)
 	} else if v != SpecVersion {
-		return nil, fmt.Errorf("%w: %s is %q, gobus reads CloudEvents %s", ErrMalformed, HeaderSpecVersion, v, SpecVersion)
+		return nil, fmt.Errorf("%w: %s is %s, gobus reads CloudEvents %s", ErrMalformed, HeaderSpecVersion, Quote(v), SpecVersion)
 	}
 	for _, m := range []struct{ name, value string }{{HeaderID, e.ID}, {HeaderType, e.Type}, {HeaderSource, e.Source}} {
 		if m.value == "" {
@@ -152,7 +155,7 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 	if t := h.Get(HeaderTime); t != "" {
 		parsed, err := time.Parse(time.RFC3339Nano, t)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s %q is not an RFC 3339 time", ErrMalformed, HeaderTime, t)
+			return nil, fmt.Errorf("%w: %s %s is not an RFC 3339 time", ErrMalformed, HeaderTime, Quote(t))
 		}
 		e.Time = parsed
 	}
@@ -203,12 +206,28 @@ func mixedCase(h nats.Header) bool {
 }
 
 // lowerKeys returns a copy of h with lower-case keys, so that the lookups
-// in Parse find names written in any case.
+// in Parse find names written in any case. When one name is written in
+// several cases, the values of the lower-case spelling come first, then
+// the others' in the sorted order of their spellings: which value Parse
+// reads must not depend on the order of a map.
 func lowerKeys(h nats.Header) nats.Header {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if al, bl := !hasUpper(a), !hasUpper(b); al != bl {
+			if al {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
 	lower := make(nats.Header, len(h))
-	for k, vs := range h {
+	for _, k := range keys {
 		lk := strings.ToLower(k)
-		lower[lk] = append(lower[lk], vs...)
+		lower[lk] = append(lower[lk], h[k]...)
 	}
 	return lower
 }
@@ -222,39 +241,66 @@ func hasUpper(s string) bool {
 	return false
 }
 
+// maxQuoted is how much of a header value Quote keeps.
+const maxQuoted = 128
+
+// Quote quotes a header value for an error message, Go-style, keeping at
+// most 128 bytes of it and marking the cut with "…" after the closing
+// quote: a header value can be 64 KiB long, and an error message that
+// quotes it whole hides what it says after it.
+func Quote(v string) string {
+	if len(v) <= maxQuoted {
+		return strconv.Quote(v)
+	}
+	cut := maxQuoted
+	for back := 0; back < utf8.UTFMax-1 && !utf8.RuneStart(v[cut]); back++ {
+		cut--
+	}
+	return strconv.Quote(v[:cut]) + "…"
+}
+
 // Get returns the first value of header name, matching the name exactly
-// or, failing that, regardless of case.
+// or, failing that, regardless of case (of several such spellings, the
+// first in sorted order).
 func Get(h nats.Header, name string) string {
 	if v := h.Get(name); v != "" {
 		return v
 	}
+	var key string
 	for k, vs := range h {
-		if len(vs) > 0 && strings.EqualFold(k, name) {
-			return vs[0]
+		if len(vs) > 0 && vs[0] != "" && strings.EqualFold(k, name) && (key == "" || k < key) {
+			key = k
 		}
 	}
-	return ""
+	if key == "" {
+		return ""
+	}
+	return h[key][0]
 }
 
 // MediaType returns the media type of a content-type value in lower case,
-// without parameters such as charset; a value that does not parse is
-// returned as it is, for the error message.
+// without parameters such as charset, which gobus ignores even when they
+// are malformed; a value whose media type does not parse is returned as it
+// is, for the error message.
 func MediaType(contentType string) string {
 	if contentType == "" || isPlainMediaType(contentType) {
 		return contentType
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
 		return contentType
 	}
 	return mt
 }
 
 // isPlainMediaType reports whether s is already a lower-case media type
-// without parameters, which needs no parsing.
+// without parameters, which needs no parsing: printable ASCII without
+// upper case letters or ';'. Spaces and control characters, which
+// mime.ParseMediaType trims, and non-ASCII letters, some of which lower
+// to ASCII ones, take the slow path.
 func isPlainMediaType(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == ';' || c == ' ' || (c >= 'A' && c <= 'Z') {
+		if c := s[i]; c == ';' || c <= ' ' || c >= 0x7f || (c >= 'A' && c <= 'Z') {
 			return false
 		}
 	}
@@ -284,15 +330,39 @@ var FailureHeaders = []string{
 
 // HeaderValue makes s safe for a NATS header value, which cannot hold line
 // breaks: it escapes '\\', '\r' and '\n' as \\, \r and \n, and cuts the
-// result to at most limit bytes.
+// result to at most limit bytes, ending it with "…[truncated]" when there
+// is room for it. The cut never splits an escape or a UTF-8 character.
 func HeaderValue(s string, limit int) string {
-	r := strings.NewReplacer(`\`, `\\`, "\r", `\r`, "\n", `\n`)
-	s = r.Replace(s)
-	if len(s) > limit {
-		s = s[:limit-len("…[truncated]")] + "…[truncated]"
+	s = headerEscaper.Replace(s)
+	if len(s) <= limit {
+		return s
 	}
-	return s
+	marker := truncatedMarker
+	if limit < len(marker) {
+		marker = ""
+	}
+	cut := max(limit-len(marker), 0)
+	// Back off to the start of a UTF-8 character (invalid input has no
+	// such start within reach: cut anywhere).
+	for back := 0; back < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); back++ {
+		cut--
+	}
+	// An odd run of backslashes before the cut ends with the first half
+	// of an escape.
+	run := 0
+	for i := cut - 1; i >= 0 && s[i] == '\\'; i-- {
+		run++
+	}
+	if run%2 == 1 {
+		cut--
+	}
+	return s[:cut] + marker
 }
+
+// truncatedMarker ends a header value HeaderValue cut short.
+const truncatedMarker = "…[truncated]"
+
+var headerEscaper = strings.NewReplacer(`\`, `\\`, "\r", `\r`, "\n", `\n`)
 
 // UnescapeHeaderValue reverses HeaderValue's escaping.
 func UnescapeHeaderValue(s string) string {
