@@ -81,6 +81,18 @@ type slot struct {
 // handlers' contexts, for them to return.
 const cancelGrace = time.Second
 
+// pullExpiry is how long each pull request waits on the server, and
+// pullHeartbeat how often the server tells an idle puller it still holds
+// the request. When a cluster loses a consumer's leader with its server,
+// the puller's requests are gone with it while its connection (to another
+// server) is fine: only the missing heartbeats tell, and Consume pulls again
+// after two of them. With nats.go's defaults (30s and 15s) an endpoint
+// would sit idle for 30s after the election.
+const (
+	pullExpiry    = 10 * time.Second
+	pullHeartbeat = 2 * time.Second
+)
+
 // reopenDelays are the waits between attempts to reopen a source.
 var reopenDelays = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, time.Second, 5 * time.Second}
 
@@ -137,6 +149,8 @@ func (p *Pump) open(ctx context.Context, src Source) (jetstream.ConsumeContext, 
 	}
 	return c.Consume(p.deliver,
 		jetstream.PullMaxMessages(p.cfg.Prefetch),
+		jetstream.PullExpiry(pullExpiry),
+		jetstream.PullHeartbeat(pullHeartbeat),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			p.cfg.Logger.Warn("gobus: pulling messages was interrupted; resuming", "consumer", src.Name, "error", err)
 		}))
