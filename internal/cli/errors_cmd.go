@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
 
@@ -50,32 +52,23 @@ func newListCommand(o *options) *cobra.Command {
 		Short: "List failed messages, oldest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := o.context(cmd.Context())
-			defer cancel()
-			sess, err := o.connect()
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			st, err := sess.errorsStream(ctx)
-			if err != nil {
-				return err
-			}
-			found, err := sess.find(ctx, st, s)
-			if err != nil {
-				return err
-			}
-			if o.jsonOut {
-				for _, f := range found {
-					f.Headers, f.Stack = nil, ""
+			return o.withErrorsStream(cmd.Context(), func(ctx context.Context, sess *session, st jetstream.Stream) error {
+				found, err := sess.find(ctx, st, s)
+				if err != nil {
+					return err
 				}
-				return printJSON(o.out, found)
-			}
-			t := newTable(o.out, "ID", "FAILED AT", "ENDPOINT", "TYPE", "ATTEMPTS", "KIND", "ERROR")
-			for _, f := range found {
-				t.row(f.ID, f.FailedAt.Format("2006-01-02 15:04:05"), f.Endpoint, f.Type, f.Attempts, f.Kind, oneLine(f.Error, 60))
-			}
-			return t.flush()
+				if o.jsonOut {
+					for _, f := range found {
+						f.Headers, f.Stack = nil, ""
+					}
+					return printJSON(o.out, found)
+				}
+				t := newTable(o.out, "ID", "FAILED AT", "ENDPOINT", "TYPE", "ATTEMPTS", "KIND", "ERROR")
+				for _, f := range found {
+					t.row(f.ID, f.FailedAt.Format("2006-01-02 15:04:05"), f.Endpoint, f.Type, f.Attempts, f.Kind, oneLine(f.Error, 60))
+				}
+				return t.flush()
+			})
 		},
 	}
 	addSelectorFlags(cmd, &s, false)

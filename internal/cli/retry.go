@@ -77,24 +77,20 @@ func (o *options) apply(parent context.Context, args []string, s selector, verb 
 	if len(ids) > 0 && s.all {
 		return fmt.Errorf("give ids or --all, not both")
 	}
-	ctx, cancel := o.context(parent)
-	defer cancel()
-	sess, err := o.connect()
-	if err != nil {
-		return err
-	}
-	defer sess.close()
-	st, err := sess.errorsStream(ctx)
-	if err != nil {
-		return err
-	}
-	found, err := sess.find(ctx, st, s)
-	if err != nil {
-		return err
-	}
+	return o.withErrorsStream(parent, func(ctx context.Context, sess *session, st jetstream.Stream) error {
+		found, err := sess.find(ctx, st, s)
+		if err != nil {
+			return err
+		}
+		return o.report(verb, found, func(f *failed) error { return action(sess, ctx, st, f) })
+	})
+}
+
+// report applies do to each found message and prints what it did.
+func (o *options) report(verb string, found []*failed, do func(*failed) error) error {
 	res := outcome{Done: []uint64{}, Failed: map[uint64]string{}}
 	for _, f := range found {
-		if err := action(sess, ctx, st, f); err != nil {
+		if err := do(f); err != nil {
 			res.Failed[f.ID] = err.Error()
 			continue
 		}

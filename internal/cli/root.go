@@ -172,6 +172,29 @@ func (o *options) context(parent context.Context) (context.Context, context.Canc
 	return context.WithTimeout(parent, o.timeout)
 }
 
+// withSession runs fn with a session, bounded by --timeout, and closes it.
+func (o *options) withSession(parent context.Context, fn func(context.Context, *session) error) error {
+	ctx, cancel := o.context(parent)
+	defer cancel()
+	sess, err := o.connect()
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	return fn(ctx, sess)
+}
+
+// withErrorsStream runs fn with a session and the error stream.
+func (o *options) withErrorsStream(parent context.Context, fn func(context.Context, *session, jetstream.Stream) error) error {
+	return o.withSession(parent, func(ctx context.Context, sess *session) error {
+		st, err := sess.errorsStream(ctx)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, sess, st)
+	})
+}
+
 // errorsStream opens the error stream, with an error that says what to
 // check when it is missing.
 func (s *session) errorsStream(ctx context.Context) (jetstream.Stream, error) {

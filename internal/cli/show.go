@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -39,40 +41,35 @@ hex.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.context(cmd.Context())
-			defer cancel()
-			sess, err := o.connect()
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			st, err := sess.errorsStream(ctx)
-			if err != nil {
-				return err
-			}
-			found, err := sess.byID(ctx, st, selector{ids: ids})
-			if err != nil {
-				return err
-			}
-			f := found[0]
-			body, decoded := decodeBody(types, f)
-			if o.jsonOut {
-				var jsonBody any = hex.EncodeToString(f.Body)
-				if decoded {
-					jsonBody = json.RawMessage(body.(string))
+			return o.withErrorsStream(cmd.Context(), func(ctx context.Context, sess *session, st jetstream.Stream) error {
+				found, err := sess.byID(ctx, st, selector{ids: ids})
+				if err != nil {
+					return err
 				}
-				return printJSON(o.out, struct {
-					*failed
-					Body    any  `json:"body"`
-					Decoded bool `json:"body_decoded"`
-				}{f, jsonBody, decoded})
-			}
-			printFailed(o.out, f, body, decoded)
-			return nil
+				return o.show(found[0], types)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&descriptors, "descriptors", "", "protobuf descriptor set of the contracts, to decode bodies (buf build -o FILE)")
 	return cmd
+}
+
+// show prints one failed message, as JSON with --json.
+func (o *options) show(f *failed, types *protoregistry.Types) error {
+	body, decoded := decodeBody(types, f)
+	if !o.jsonOut {
+		printFailed(o.out, f, body, decoded)
+		return nil
+	}
+	var jsonBody any = hex.EncodeToString(f.Body)
+	if decoded {
+		jsonBody = json.RawMessage(body.(string))
+	}
+	return printJSON(o.out, struct {
+		*failed
+		Body    any  `json:"body"`
+		Decoded bool `json:"body_decoded"`
+	}{f, jsonBody, decoded})
 }
 
 func printFailed(w io.Writer, f *failed, body any, decoded bool) {

@@ -31,25 +31,20 @@ and in the error stream (failed). Pending and in flight add up its queue
 and its event subscription.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := o.context(cmd.Context())
-			defer cancel()
-			sess, err := o.connect()
-			if err != nil {
-				return err
-			}
-			defer sess.close()
-			rows, err := sess.status(ctx)
-			if err != nil {
-				return err
-			}
-			if o.jsonOut {
-				return printJSON(o.out, rows)
-			}
-			t := newTable(o.out, "ENDPOINT", "PENDING", "IN FLIGHT", "REDELIVERED", "FAILED")
-			for _, r := range rows {
-				t.row(r.Endpoint, r.Pending, r.InFlight, r.Redelivered, r.Failed)
-			}
-			return t.flush()
+			return o.withSession(cmd.Context(), func(ctx context.Context, sess *session) error {
+				rows, err := sess.status(ctx)
+				if err != nil {
+					return err
+				}
+				if o.jsonOut {
+					return printJSON(o.out, rows)
+				}
+				t := newTable(o.out, "ENDPOINT", "PENDING", "IN FLIGHT", "REDELIVERED", "FAILED")
+				for _, r := range rows {
+					t.row(r.Endpoint, r.Pending, r.InFlight, r.Redelivered, r.Failed)
+				}
+				return t.flush()
+			})
 		},
 	}
 }

@@ -39,7 +39,7 @@ func Restart(t testing.TB, ns *server.Server) *server.Server {
 
 func runServer(t testing.TB, dir string, port int) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
+	return start(t, &server.Options{
 		Host:      "127.0.0.1",
 		Port:      port,
 		JetStream: true,
@@ -47,6 +47,13 @@ func runServer(t testing.TB, dir string, port int) *server.Server {
 		NoSigs:    true,
 		NoLog:     true,
 	})
+}
+
+// start starts a server with opts, waits until it takes connections and
+// shuts it down when the test ends.
+func start(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("natstest: %v", err)
 	}

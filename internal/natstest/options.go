@@ -2,7 +2,6 @@ package natstest
 
 import (
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -22,18 +21,5 @@ func RunServerWith(t testing.TB, configure func(*server.Options)) *server.Server
 		NoLog:     true,
 	}
 	configure(opts)
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("natstest: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		ns.Shutdown()
-		t.Fatal("natstest: server not ready within 30s")
-	}
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
+	return start(t, opts)
 }
