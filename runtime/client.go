@@ -45,6 +45,11 @@ type Client struct {
 
 // Connect connects to the bus: a NATS server given by [WithURL] or
 // [WithConn], or one it starts in the process with [WithEmbeddedServer].
+// With none of these it connects to the server in the GOBUS_URL
+// environment variable ([EnvURL]) and, when that is unset too, starts an
+// embedded JetStream server storing under [DefaultStoreDir] in the
+// working directory, and logs once where it stores and how to use a real
+// server instead.
 // Unless [WithoutInstaller] is given it creates the events and errors
 // streams and the queue stream of every endpoint in the routing table,
 // leaving existing streams as they are. Configuration mistakes fail here
@@ -53,6 +58,10 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	cfg := defaultClientConfig()
 	for _, o := range opts {
 		o.applyClient(&cfg)
+	}
+	byDefault, err := cfg.serverDefault()
+	if err != nil {
+		return nil, err
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -70,6 +79,10 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("gobus: %w", err)
 	}
 	c.js = js
+	if byDefault {
+		cfg.logger.Info("gobus: no NATS server configured; started an embedded JetStream server in this process",
+			"store", cfg.embedded.StoreDir, "real_server", "set "+EnvURL+" or use gobus.WithURL")
+	}
 	c.installer = &topology.Installer{JS: js, Names: c.names, Settings: topology.Settings{
 		Replicas:        cfg.replicas,
 		EventsMaxAge:    cfg.eventsMaxAge,
