@@ -83,11 +83,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		cfg.logger.Info("gobus: no NATS server configured; started an embedded JetStream server in this process",
 			"store", cfg.embedded.StoreDir, "real_server", "set "+EnvURL+" or use gobus.WithURL")
 	}
-	c.installer = &topology.Installer{JS: js, Names: c.names, Settings: topology.Settings{
-		Replicas:        cfg.replicas,
-		EventsMaxAge:    cfg.eventsMaxAge,
-		DuplicateWindow: cfg.duplicateWindow,
-	}}
+	c.installer = cfg.newInstaller(js, c.names)
 	if cfg.install {
 		if err := c.installShared(ctx); err != nil {
 			c.release()

@@ -44,6 +44,7 @@ type clientConfig struct {
 	source          string
 	routes          map[string]string
 	replicas        int
+	strict          bool
 	eventsMaxAge    time.Duration
 	duplicateWindow time.Duration
 }
@@ -127,6 +128,18 @@ func WithReplicas(n int) Option {
 	return clientOptionFunc(func(c *clientConfig) { c.replicas = n })
 }
 
+// WithStrictInstaller makes the installer fail, at [Connect] or at an
+// endpoint's Start, when a stream or consumer that already exists differs
+// from what the client's options ask for: a queue stream with 3 replicas
+// when the client asks for 1, say. Without it the installer logs a warning
+// naming the stream or consumer, the setting, the value it has and the
+// value wanted, and leaves the existing value as it is: it never lowers
+// replicas or changes a setting an operator may have chosen. Use it where
+// every process must be configured alike.
+func WithStrictInstaller() Option {
+	return clientOptionFunc(func(c *clientConfig) { c.strict = true })
+}
+
 // WithEventsMaxAge sets how long the events stream keeps events when the
 // installer creates it. The default is 7 days.
 func WithEventsMaxAge(d time.Duration) Option {
@@ -154,13 +167,11 @@ func (c *clientConfig) validate() error {
 	case c.embedded != nil && c.embedded.StoreDir == "":
 		return invalidf("WithEmbeddedServer needs a StoreDir where JetStream keeps its streams")
 	}
-	if err := topology.CheckToken("prefix", c.prefix); err != nil {
-		return invalidf("%v", err)
+	if err := topology.CheckPrefix(c.prefix); err != nil {
+		return invalidf("WithPrefix: %v", err)
 	}
-	for typ, endpoint := range c.routes {
-		if err := topology.CheckToken("endpoint", endpoint); err != nil {
-			return invalidf("WithRoute(%q): %v", typ, err)
-		}
+	if err := c.validateRoutes(); err != nil {
+		return err
 	}
 	if c.replicas < 1 || c.replicas > 5 {
 		return invalidf("WithReplicas(%d): use 1 to 5", c.replicas)
@@ -168,8 +179,8 @@ func (c *clientConfig) validate() error {
 	if c.eventsMaxAge < 0 || c.duplicateWindow <= 0 {
 		return invalidf("the events max age must not be negative and the duplicate window must be positive")
 	}
-	if c.source == "" {
-		return invalidf("WithSource: the source must not be empty")
+	if err := topology.CheckSource(c.source); err != nil {
+		return invalidf("WithSource: %v", err)
 	}
 	if c.logger == nil {
 		return invalidf("WithLogger: the logger must not be nil")

@@ -3,6 +3,7 @@ package gobus
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -48,10 +49,22 @@ type Route struct {
 // [Send] takes it, so a command cannot be published.
 type CommandRoute[M proto.Message] struct{ route Route }
 
-// NewCommandRoute returns the route of command type M. Generated code
+// NewCommandRoute returns the route of command type M, which endpoint
+// handles and which travels on subject suffix subject. Generated code
 // calls it; users do not need to.
+//
+// NewCommandRoute panics, with an error wrapping [ErrInvalidOption] that
+// says what to write, if messageType is not a proto full name, subject is
+// not a subject of tokens without wildcards (at most 512 bytes), or
+// endpoint is not a valid endpoint name. Like regexp.MustCompile, it takes
+// constants and is called to initialise package-level variables, where an
+// error has no caller to go to: the panic stops every program and test
+// that imports the broken contract package at once, before it connects,
+// so a route that cannot work never reaches the wire.
 func NewCommandRoute[M proto.Message](messageType, endpoint, subject string) *CommandRoute[M] {
-	return &CommandRoute[M]{Route{Type: messageType, Kind: KindCommand, Endpoint: endpoint, Subject: subject}}
+	r := Route{Type: messageType, Kind: KindCommand, Endpoint: endpoint, Subject: subject}
+	mustValidate(r)
+	return &CommandRoute[M]{r}
 }
 
 // Route returns the untyped route.
@@ -61,10 +74,13 @@ func (r *CommandRoute[M]) Route() Route { return r.route }
 // takes it, so an event cannot be sent.
 type EventRoute[M proto.Message] struct{ route Route }
 
-// NewEventRoute returns the route of event type M. Generated code calls
-// it; users do not need to.
+// NewEventRoute returns the route of event type M, which travels on
+// subject suffix subject. Generated code calls it; users do not need to.
+// Like [NewCommandRoute], it panics if messageType or subject is invalid.
 func NewEventRoute[M proto.Message](messageType, subject string) *EventRoute[M] {
-	return &EventRoute[M]{Route{Type: messageType, Kind: KindEvent, Subject: subject}}
+	r := Route{Type: messageType, Kind: KindEvent, Subject: subject}
+	mustValidate(r)
+	return &EventRoute[M]{r}
 }
 
 // Route returns the untyped route.
@@ -80,11 +96,17 @@ var routeTable = struct {
 
 // RegisterRoutes adds routes to the process-wide routing table. Generated
 // code calls it from init. Two different routes for one message type are a
-// conflict that [Connect] reports.
+// conflict, and an invalid route (one that [NewCommandRoute] or
+// [NewEventRoute] would refuse) a mistake, that [Connect] reports with
+// [ErrInvalidOption]; an invalid route is left out of the table.
 func RegisterRoutes(routes ...Route) {
 	routeTable.Lock()
 	defer routeTable.Unlock()
 	for _, r := range routes {
+		if err := r.validate(); err != nil {
+			routeTable.conflicts = append(routeTable.conflicts, strings.TrimPrefix(err.Error(), ErrInvalidOption.Error()+": "))
+			continue
+		}
 		if prev, ok := routeTable.routes[r.Type]; ok && prev != r {
 			routeTable.conflicts = append(routeTable.conflicts,
 				fmt.Sprintf("message type %s is registered twice with different routes (%+v and %+v): two generated packages declare the same proto full name", r.Type, prev, r))

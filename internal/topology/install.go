@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,11 +21,23 @@ type Settings struct {
 	DuplicateWindow time.Duration
 }
 
-// Installer creates gobus streams and consumers. Every call is idempotent.
+// Installer creates gobus streams and consumers. Every call is
+// idempotent. It creates what is missing and never lowers the replicas of,
+// or changes a setting an operator may have chosen on, a stream or
+// consumer that exists: it compares, logs each difference as a warning
+// naming the stream or consumer, the setting, the existing and the wanted
+// value, and keeps the existing value. With Strict, a difference is an
+// error wrapping [ErrMismatch] instead. The only settings it changes on an
+// existing consumer are those its endpoint's code and options decide:
+// what it filters, how it acknowledges, its ack wait and max ack pending.
 type Installer struct {
 	JS       jetstream.JetStream
 	Names    Names
 	Settings Settings
+	// Logger receives the warnings; nil discards them.
+	Logger *slog.Logger
+	// Strict makes a difference an error.
+	Strict bool
 }
 
 // QueueStreamConfig is the configuration of endpoint's queue stream.
@@ -68,24 +81,64 @@ func (in *Installer) ErrorsStreamConfig() jetstream.StreamConfig {
 	}
 }
 
-// OwnQueueStream creates or updates endpoint's queue stream; only the
-// endpoint itself calls it, so that its settings win.
+// OwnQueueStream creates endpoint's queue stream if it is missing; only
+// the endpoint itself calls it. An existing one gets the subjects the
+// endpoint receives on if it lacks some; its other settings are compared
+// and kept, as [Installer.EnsureStream] does.
 func (in *Installer) OwnQueueStream(ctx context.Context, endpoint string) error {
 	cfg := in.QueueStreamConfig(endpoint)
-	if _, err := in.JS.CreateOrUpdateStream(ctx, cfg); err != nil {
-		return fmt.Errorf("creating stream %s: %w", cfg.Name, err)
+	existing, err := in.createStream(ctx, cfg)
+	if err != nil || existing == nil {
+		return err
 	}
-	return nil
+	if err := in.report("stream", cfg.Name, cfg.Name, streamDifferences(*existing, cfg, false)); err != nil {
+		return err
+	}
+	return in.addSubjects(ctx, *existing, cfg.Subjects)
 }
 
-// EnsureStream creates a stream that anybody may use, and leaves an
-// existing one as it is: its owner or an operator decides its settings.
+// EnsureStream creates a stream that anybody may use if it is missing. An
+// existing one is compared with cfg and left as it is: its owner or an
+// operator decides its settings.
 func (in *Installer) EnsureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	existing, err := in.createStream(ctx, cfg)
+	if err != nil || existing == nil {
+		return err
+	}
+	return in.report("stream", cfg.Name, cfg.Name, streamDifferences(*existing, cfg, true))
+}
+
+// createStream creates the stream cfg describes. If it exists with another
+// configuration, it returns that configuration; nil if it was created or
+// exists as cfg describes.
+func (in *Installer) createStream(ctx context.Context, cfg jetstream.StreamConfig) (*jetstream.StreamConfig, error) {
 	_, err := in.JS.CreateStream(ctx, cfg)
-	if err == nil || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+	if err == nil {
+		return nil, nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil, fmt.Errorf("creating stream %s: %w", cfg.Name, err)
+	}
+	s, err := in.JS.Stream(ctx, cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("looking up stream %s: %w", cfg.Name, err)
+	}
+	existing := s.CachedInfo().Config
+	return &existing, nil
+}
+
+// addSubjects adds to an existing stream the subjects it lacks.
+func (in *Installer) addSubjects(ctx context.Context, existing jetstream.StreamConfig, subjects []string) error {
+	missing := missingSubjects(existing.Subjects, subjects)
+	if len(missing) == 0 {
 		return nil
 	}
-	return fmt.Errorf("creating stream %s: %w", cfg.Name, err)
+	existing.Subjects = append(existing.Subjects, missing...)
+	if _, err := in.JS.UpdateStream(ctx, existing); err != nil {
+		return fmt.Errorf("adding subjects %v to stream %s: %w", missing, existing.Name, err)
+	}
+	in.logger().Info("gobus: added subjects to stream", "stream", existing.Name, "subjects", missing)
+	return nil
 }
 
 // ConsumerSettings are the settings of one endpoint's durable consumers.
@@ -95,8 +148,8 @@ type ConsumerSettings struct {
 }
 
 // QueueConsumer creates or updates endpoint's durable consumer on its
-// queue stream, shared by all instances of the endpoint. MaxDeliver is
-// unlimited: the endpoint's retry policy decides when a message moves to
+// queue stream, shared by all instances of the endpoint, as
+// [Installer.ensureConsumer] says. MaxDeliver is unlimited: the endpoint's retry policy decides when a message moves to
 // the error stream, so the server never strands one.
 func (in *Installer) QueueConsumer(ctx context.Context, endpoint string, s ConsumerSettings) (jetstream.Consumer, error) {
 	stream := in.Names.QueueStream(endpoint)
@@ -107,17 +160,13 @@ func (in *Installer) QueueConsumer(ctx context.Context, endpoint string, s Consu
 		AckWait:       s.AckWait,
 		MaxAckPending: s.MaxAckPending,
 		MaxDeliver:    -1,
-		Replicas:      in.Settings.Replicas,
 	}
-	c, err := in.JS.CreateOrUpdateConsumer(ctx, stream, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("creating consumer %s on stream %s: %w", cfg.Durable, stream, err)
-	}
-	return c, nil
+	return in.ensureConsumer(ctx, stream, cfg)
 }
 
 // EventConsumer creates or updates endpoint's durable consumer on the
-// events stream, filtered to the event subjects it handles. A new
+// events stream, filtered to the event subjects it handles, as
+// [Installer.ensureConsumer] says. A new
 // subscriber receives the events published after it first subscribed.
 func (in *Installer) EventConsumer(ctx context.Context, endpoint string, subjects []string, s ConsumerSettings) (jetstream.Consumer, error) {
 	stream := in.Names.EventsStream()
@@ -130,13 +179,8 @@ func (in *Installer) EventConsumer(ctx context.Context, endpoint string, subject
 		MaxAckPending:  s.MaxAckPending,
 		MaxDeliver:     -1,
 		FilterSubjects: subjects,
-		Replicas:       in.Settings.Replicas,
 	}
-	c, err := in.JS.CreateOrUpdateConsumer(ctx, stream, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("creating consumer %s on stream %s: %w", cfg.Durable, stream, err)
-	}
-	return c, nil
+	return in.ensureConsumer(ctx, stream, cfg)
 }
 
 // Consumer looks up an existing consumer, for accounts where the installer

@@ -5,15 +5,25 @@ package topology
 import (
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // DefaultPrefix is the subject and stream prefix when none is configured.
 const DefaultPrefix = "gobus"
 
+// tokenPattern is an endpoint name: one NATS subject token of at most
+// MaxTokenLength characters that is also a valid stream and consumer name.
 var tokenPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
 
-// ValidToken reports whether s can be an endpoint name or a prefix: one NATS
-// subject token that is also a valid stream and consumer name.
+// prefixPattern is a prefix: an endpoint name without '_'. Stream names
+// join the prefix and the rest with '_', so a prefix without one keeps
+// them apart: with '_' allowed, prefix "cx_queue"'s events stream and
+// prefix "cx"'s queue of endpoint "events" would both be
+// "cx_queue_events".
+var prefixPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
+
+// ValidToken reports whether s can be an endpoint name: one NATS subject
+// token that is also a valid stream and consumer name.
 func ValidToken(s string) bool { return tokenPattern.MatchString(s) }
 
 // CheckToken returns an error naming what is wrong with s, used as what.
@@ -24,7 +34,42 @@ func CheckToken(what, s string) error {
 	return nil
 }
 
+// CheckPrefix returns an error naming what is wrong with prefix. A prefix
+// is one NATS subject token without '_': the first '_' of a stream name
+// ends its prefix, which keeps the stream names of two prefixes apart.
+func CheckPrefix(prefix string) error {
+	if !prefixPattern.MatchString(prefix) {
+		return fmt.Errorf("prefix %q is not valid: use up to 64 letters, digits and '-', starting with a letter, such as %q (no '_': stream names join the prefix to the rest with '_', and the first '_' must end the prefix)", prefix, suggestPrefix(prefix))
+	}
+	return nil
+}
+
+// suggestPrefix turns s into a valid prefix for an error message.
+func suggestPrefix(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case b.Len() == MaxTokenLength:
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+			b.WriteRune(r)
+		case b.Len() > 0 && (r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'):
+			if r == '_' || r == '.' {
+				r = '-'
+			}
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return DefaultPrefix
+	}
+	return b.String()
+}
+
 // Names computes every stream, subject and consumer name under one prefix.
+// With a prefix that [CheckPrefix] accepts and endpoint names that
+// [CheckToken] accepts, different prefixes or endpoints never share a
+// stream: a stream name is the prefix, then '_', then "events", "errors"
+// or "queue_<endpoint>".
 type Names struct {
 	Prefix string
 }
