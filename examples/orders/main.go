@@ -27,6 +27,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -59,6 +60,9 @@ var allEndpoints = []string{"storefront", "shipping", "billing", "sales"}
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // -h asked for the usage, which the flag set printed
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "orders:", err)
 		os.Exit(2)
