@@ -1,7 +1,9 @@
 // Package wire maps gobus messages to NATS messages: CloudEvents 1.0 in
-// binary content mode, attributes in NATS headers, the protobuf body as the
-// payload. docs/wire.md is the contract other languages build against; keep
-// them in agreement.
+// binary content mode as the CloudEvents NATS protocol binding defines it
+// (attributes in "ce-" headers, percent-encoded; the protobuf body as the
+// payload), and, on receipt, structured content mode in the JSON event
+// format too. docs/wire.md is the contract other languages build against;
+// keep them in agreement.
 package wire
 
 import (
@@ -17,15 +19,21 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Header names. CloudEvents attributes carry the "ce-" prefix, as in the
-// CloudEvents Go SDK's NATS and JetStream bindings; datacontenttype is the
-// plain content-type header.
+// Header names. CloudEvents attributes, extensions included, are headers
+// named "ce-" and the attribute name, as the NATS binding says.
 const (
-	HeaderSpecVersion   = "ce-specversion"
-	HeaderID            = "ce-id"
-	HeaderType          = "ce-type"
-	HeaderSource        = "ce-source"
-	HeaderTime          = "ce-time"
+	HeaderSpecVersion = "ce-specversion"
+	HeaderID          = "ce-id"
+	HeaderType        = "ce-type"
+	HeaderSource      = "ce-source"
+	HeaderTime        = "ce-time"
+	// HeaderDataContentType is the datacontenttype attribute: the media
+	// type of the body in binary mode.
+	HeaderDataContentType = "ce-datacontenttype"
+	// HeaderContentType marks structured mode when it is
+	// application/cloudevents+json. In binary mode gobus does not write
+	// it, and reads it as the body's media type only when
+	// ce-datacontenttype is absent, for hand-made messages.
 	HeaderContentType   = "content-type"
 	HeaderCorrelationID = "ce-correlationid"
 	HeaderCausationID   = "ce-causationid"
@@ -40,8 +48,16 @@ const (
 // SpecVersion is the CloudEvents version gobus speaks.
 const SpecVersion = "1.0"
 
-// ContentTypeProtobuf is the content type of a protobuf binary body.
-const ContentTypeProtobuf = "application/protobuf"
+// Media types gobus knows.
+const (
+	// ContentTypeProtobuf is the content type of a protobuf binary body.
+	ContentTypeProtobuf = "application/protobuf"
+	// ContentTypeJSON is the content type of a protojson body.
+	ContentTypeJSON = "application/json"
+	// ContentTypeCloudEventsJSON marks a structured-mode message in the
+	// JSON event format.
+	ContentTypeCloudEventsJSON = "application/cloudevents+json"
+)
 
 // Intent says why a message was sent.
 type Intent string
@@ -56,39 +72,90 @@ const (
 // ErrMalformed is returned for a message that is not a gobus message.
 var ErrMalformed = errors.New("malformed message")
 
+// ContentTypeSource says where the content type of a received message
+// came from.
+type ContentTypeSource int
+
+// Where a content type comes from.
+const (
+	// ContentTypeDefault: none was given; the body is taken as protobuf.
+	ContentTypeDefault ContentTypeSource = iota
+	// ContentTypeFromAttribute: the ce-datacontenttype header.
+	ContentTypeFromAttribute
+	// ContentTypeFromHeader: the content-type header, in binary mode
+	// without ce-datacontenttype.
+	ContentTypeFromHeader
+	// ContentTypeFromEvent: the datacontenttype of a structured event.
+	ContentTypeFromEvent
+	// ContentTypeJSONData: a structured event whose data is a JSON
+	// value, without datacontenttype (the JSON event format implies
+	// application/json).
+	ContentTypeJSONData
+	// ContentTypeEventDefault: a structured event with data_base64 or no
+	// data, and without datacontenttype; the body is taken as protobuf.
+	ContentTypeEventDefault
+)
+
 // Envelope is the CloudEvents context of one message and its body.
 type Envelope struct {
-	ID            string
-	Type          string
-	Source        string
-	Time          time.Time
-	ContentType   string
-	CorrelationID string
-	CausationID   string
-	Intent        Intent
-	ReplyTo       string
-	TraceParent   string
-	TraceState    string
-	Data          []byte
+	ID          string
+	Type        string
+	Source      string
+	Time        time.Time
+	ContentType string
+	// ContentTypeFrom says where ContentType came from, on receipt, so
+	// that an error can say why a body was decoded as it was.
+	ContentTypeFrom ContentTypeSource
+	CorrelationID   string
+	CausationID     string
+	Intent          Intent
+	ReplyTo         string
+	TraceParent     string
+	TraceState      string
+	// Structured is true for an envelope read from a structured-mode
+	// message, whose Data is the event's data.
+	Structured bool
+	Data       []byte
 }
 
-// Message returns the NATS message that carries e on subject.
+// ContentTypeReason says why the body was decoded as ContentType, for
+// error messages: "decoded as " + ContentType + " " + ContentTypeReason().
+func (e *Envelope) ContentTypeReason() string {
+	switch e.ContentTypeFrom {
+	case ContentTypeFromAttribute:
+		return "as ce-datacontenttype says"
+	case ContentTypeFromHeader:
+		return "as the content-type header says (no ce-datacontenttype was given)"
+	case ContentTypeFromEvent:
+		return "as the structured event's datacontenttype says"
+	case ContentTypeJSONData:
+		return "because the structured event's data is JSON and it has no datacontenttype"
+	case ContentTypeEventDefault:
+		return "because the structured event has no datacontenttype"
+	}
+	return "because no ce-datacontenttype was given"
+}
+
+// Message returns the NATS message that carries e on subject, in binary
+// mode, the CloudEvents attributes percent-encoded.
 func (e *Envelope) Message(subject string) *nats.Msg {
 	var b headerBuilder
+	id := EncodeAttribute(e.ID)
 	b.set(HeaderSpecVersion, SpecVersion)
-	b.set(HeaderID, e.ID)
-	b.set(HeaderMsgID, e.ID)
-	b.set(HeaderType, e.Type)
-	b.set(HeaderSource, e.Source)
+	b.set(HeaderID, id)
+	b.set(HeaderMsgID, id)
+	b.setAttribute(HeaderType, e.Type)
+	b.setAttribute(HeaderSource, e.Source)
 	b.set(HeaderTime, e.Time.UTC().Format(time.RFC3339Nano))
-	b.set(HeaderContentType, e.ContentType)
+	b.setAttribute(HeaderDataContentType, e.ContentType)
 	if e.CorrelationID != e.ID {
 		// A message without one starts its own conversation.
-		b.set(HeaderCorrelationID, e.CorrelationID)
+		b.setAttribute(HeaderCorrelationID, e.CorrelationID)
 	}
-	b.set(HeaderCausationID, e.CausationID)
-	b.set(HeaderIntent, string(e.Intent))
-	b.set(HeaderReplyTo, e.ReplyTo)
+	b.setAttribute(HeaderCausationID, e.CausationID)
+	b.setAttribute(HeaderIntent, string(e.Intent))
+	b.setAttribute(HeaderReplyTo, e.ReplyTo)
+	// W3C trace context, whose own rules keep it printable ASCII.
 	b.set(HeaderTraceParent, e.TraceParent)
 	b.set(HeaderTraceState, e.TraceState)
 	return &nats.Msg{Subject: subject, Header: b.header(), Data: e.Data}
@@ -112,6 +179,11 @@ func (b *headerBuilder) set(key, value string) {
 	}
 }
 
+// setAttribute sets a CloudEvents attribute, percent-encoded.
+func (b *headerBuilder) setAttribute(key, value string) {
+	b.set(key, EncodeAttribute(value))
+}
+
 func (b *headerBuilder) header() nats.Header {
 	h := make(nats.Header, b.n)
 	values := make([]string, b.n)
@@ -122,76 +194,174 @@ func (b *headerBuilder) header() nats.Header {
 	return h
 }
 
-// Parse reads the envelope of a NATS message. It fails with ErrMalformed,
-// naming what is wrong, when a required CloudEvents attribute is missing or
-// invalid.
+// Parse reads the envelope of a NATS message: a binary-mode message, or a
+// structured-mode one (content-type application/cloudevents+json, the JSON
+// event format in the body). It fails with ErrMalformed, naming what is
+// wrong, when a required CloudEvents attribute is missing or invalid.
 //
 // Header names are matched regardless of case, as HTTP gateways and some
-// clients capitalise them.
+// clients capitalise them. CloudEvents attribute values are
+// percent-decoded (DecodeAttribute).
 func Parse(h nats.Header, data []byte) (*Envelope, error) {
-	e, found := read(h, data)
+	r, found := read(h)
 	if _, ok := h[HeaderMsgID]; ok {
 		found++
 	}
 	if found < len(h) && mixedCase(h) {
 		// Some names may differ only in case: read a lower-cased copy.
 		h = lowerKeys(h)
-		e, _ = read(h, data)
+		r, _ = read(h)
 	}
-	var missing []string
-	if v := h.Get(HeaderSpecVersion); v == "" {
-		missing = append(missing, HeaderSpecVersion)
-	} else if v != SpecVersion {
-		return nil, fmt.Errorf("%w: %s is %s, gobus reads CloudEvents %s", ErrMalformed, HeaderSpecVersion, Quote(v), SpecVersion)
+	if isStructured(r.contentType) {
+		return parseStructured(r, data)
 	}
-	for _, m := range []struct{ name, value string }{{HeaderID, e.ID}, {HeaderType, e.Type}, {HeaderSource, e.Source}} {
-		if m.value == "" {
-			missing = append(missing, m.name)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: missing CloudEvents header %s", ErrMalformed, strings.Join(missing, ", "))
-	}
-	if t := h.Get(HeaderTime); t != "" {
-		parsed, err := time.Parse(time.RFC3339Nano, t)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s %s is not an RFC 3339 time", ErrMalformed, HeaderTime, Quote(t))
-		}
-		e.Time = parsed
-	}
-	if e.ContentType == "" {
-		e.ContentType = ContentTypeProtobuf
-	}
-	if e.CorrelationID == "" {
-		e.CorrelationID = e.ID
-	}
-	return e, nil
+	return parseBinary(r, data)
+}
+
+// headerValues are the headers Parse reads, as they came.
+type headerValues struct {
+	specVersion, id, typ, source, time, dataContentType, contentType     string
+	correlationID, causationID, intent, replyTo, traceParent, traceState string
 }
 
 // read looks the envelope's headers up by their exact names and returns
-// how many of them it found, spec version and time included.
-func read(h nats.Header, data []byte) (*Envelope, int) {
-	e := &Envelope{
-		ID:            h.Get(HeaderID),
-		Type:          h.Get(HeaderType),
-		Source:        h.Get(HeaderSource),
-		ContentType:   MediaType(h.Get(HeaderContentType)),
-		CorrelationID: h.Get(HeaderCorrelationID),
-		CausationID:   h.Get(HeaderCausationID),
-		Intent:        Intent(h.Get(HeaderIntent)),
-		ReplyTo:       h.Get(HeaderReplyTo),
-		TraceParent:   h.Get(HeaderTraceParent),
-		TraceState:    h.Get(HeaderTraceState),
-		Data:          data,
+// how many of them it found.
+func read(h nats.Header) (headerValues, int) {
+	r := headerValues{
+		specVersion:     h.Get(HeaderSpecVersion),
+		id:              h.Get(HeaderID),
+		typ:             h.Get(HeaderType),
+		source:          h.Get(HeaderSource),
+		time:            h.Get(HeaderTime),
+		dataContentType: h.Get(HeaderDataContentType),
+		contentType:     h.Get(HeaderContentType),
+		correlationID:   h.Get(HeaderCorrelationID),
+		causationID:     h.Get(HeaderCausationID),
+		intent:          h.Get(HeaderIntent),
+		replyTo:         h.Get(HeaderReplyTo),
+		traceParent:     h.Get(HeaderTraceParent),
+		traceState:      h.Get(HeaderTraceState),
 	}
 	found := 0
-	for _, v := range []string{e.ID, e.Type, e.Source, e.ContentType, e.CorrelationID, e.CausationID,
-		string(e.Intent), e.ReplyTo, e.TraceParent, e.TraceState, h.Get(HeaderSpecVersion), h.Get(HeaderTime)} {
+	for _, v := range []string{r.specVersion, r.id, r.typ, r.source, r.time, r.dataContentType, r.contentType,
+		r.correlationID, r.causationID, r.intent, r.replyTo, r.traceParent, r.traceState} {
 		if v != "" {
 			found++
 		}
 	}
-	return e, found
+	return r, found
+}
+
+// isStructured reports whether a content-type header marks structured
+// mode: the binding says a media type of application/cloudevents does,
+// matched regardless of case; every event format's media type starts so.
+func isStructured(contentType string) bool {
+	return contentType != "" && strings.HasPrefix(strings.ToLower(MediaType(contentType)), "application/cloudevents")
+}
+
+// parseBinary reads a binary-mode message's envelope from its headers.
+func parseBinary(r headerValues, data []byte) (*Envelope, error) {
+	var d attributeDecoder
+	specVersion := d.decode(HeaderSpecVersion, r.specVersion)
+	e := &Envelope{
+		ID:            d.decode(HeaderID, r.id),
+		Type:          d.decode(HeaderType, r.typ),
+		Source:        d.decode(HeaderSource, r.source),
+		CorrelationID: d.decode(HeaderCorrelationID, r.correlationID),
+		CausationID:   d.decode(HeaderCausationID, r.causationID),
+		Intent:        Intent(d.decode(HeaderIntent, r.intent)),
+		ReplyTo:       d.decode(HeaderReplyTo, r.replyTo),
+		TraceParent:   r.traceParent,
+		TraceState:    r.traceState,
+		Data:          data,
+	}
+	e.ContentType, e.ContentTypeFrom = binaryContentType(&d, r)
+	sentAt := d.decode(HeaderTime, r.time)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if err := checkRequired(specVersion, e, "CloudEvents header ", HeaderSpecVersion, HeaderID, HeaderType, HeaderSource); err != nil {
+		return nil, err
+	}
+	if err := e.setTime(HeaderTime, sentAt); err != nil {
+		return nil, err
+	}
+	e.setDefaults()
+	return e, nil
+}
+
+// binaryContentType is the body's media type in binary mode:
+// ce-datacontenttype, else the content-type header, else protobuf.
+func binaryContentType(d *attributeDecoder, r headerValues) (string, ContentTypeSource) {
+	if r.dataContentType != "" {
+		return MediaType(d.decode(HeaderDataContentType, r.dataContentType)), ContentTypeFromAttribute
+	}
+	if r.contentType != "" {
+		if !utf8.ValidString(r.contentType) {
+			d.fail(fmt.Errorf("%w: %s %s is not valid UTF-8", ErrMalformed, HeaderContentType, Quote(r.contentType)))
+		}
+		return MediaType(r.contentType), ContentTypeFromHeader
+	}
+	return ContentTypeProtobuf, ContentTypeDefault
+}
+
+// attributeDecoder decodes attribute values, keeping the first error.
+type attributeDecoder struct{ err error }
+
+func (d *attributeDecoder) decode(name, v string) string {
+	s, ok := DecodeAttribute(v)
+	if !ok {
+		d.fail(fmt.Errorf("%w: %s %s is not valid UTF-8 once percent-decoded", ErrMalformed, name, Quote(v)))
+	}
+	return s
+}
+
+func (d *attributeDecoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+// checkRequired checks the spec version and the required attributes of e,
+// whose names (spec version, id, type, source) are given for the error
+// messages, after what, such as "CloudEvents header ".
+func checkRequired(specVersion string, e *Envelope, what string, names ...string) error {
+	var missing []string
+	if specVersion == "" {
+		missing = append(missing, names[0])
+	} else if specVersion != SpecVersion {
+		return fmt.Errorf("%w: %s is %s, gobus reads CloudEvents %s", ErrMalformed, names[0], Quote(specVersion), SpecVersion)
+	}
+	for i, v := range []string{e.ID, e.Type, e.Source} {
+		if v == "" {
+			missing = append(missing, names[i+1])
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing %s%s", ErrMalformed, what, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// setTime sets e.Time from the attribute name's value t, if any.
+func (e *Envelope) setTime(name, t string) error {
+	if t == "" {
+		return nil
+	}
+	parsed, err := time.Parse(time.RFC3339Nano, t)
+	if err != nil {
+		return fmt.Errorf("%w: %s %s is not an RFC 3339 time", ErrMalformed, name, Quote(t))
+	}
+	e.Time = parsed
+	return nil
+}
+
+// setDefaults fills in the correlation id of a message that has none: its
+// own id.
+func (e *Envelope) setDefaults() {
+	if e.CorrelationID == "" {
+		e.CorrelationID = e.ID
+	}
 }
 
 // mixedCase reports whether a header name other than Nats-* has upper
@@ -328,58 +498,101 @@ var FailureHeaders = []string{
 	HeaderFailedAt, HeaderAttempts, HeaderErrorKind, HeaderErrorType, HeaderErrorMessage, HeaderErrorStack,
 }
 
-// HeaderValue makes s safe for a NATS header value, which cannot hold line
-// breaks: it escapes '\\', '\r' and '\n' as \\, \r and \n, and cuts the
-// result to at most limit bytes, ending it with "…[truncated]" when there
-// is room for it. The cut never splits an escape or a UTF-8 character.
+// HeaderValue makes s safe for a NATS header value, which holds printable
+// US-ASCII only: it escapes a backslash, CR and LF as \\, \r and \n (so
+// stacks stay readable), and '%' and every other byte outside printable ASCII
+// (tabs, other control characters, the UTF-8 bytes of non-ASCII text) as
+// %XY, in upper-case hex. Spaces and '"' are kept: failure headers are
+// gobus's own, not CloudEvents attributes. It cuts the result to at most
+// limit bytes, ending it with "...[truncated]" when there is room for it.
+// The cut never splits an escape or a UTF-8 character.
 func HeaderValue(s string, limit int) string {
-	s = headerEscaper.Replace(s)
-	if len(s) <= limit {
-		return s
+	if n := escapedLen(s); n <= limit {
+		if n == len(s) {
+			return s
+		}
+		return escapeText(s)
 	}
 	marker := truncatedMarker
 	if limit < len(marker) {
 		marker = ""
 	}
-	cut := max(limit-len(marker), 0)
-	// Back off to the start of a UTF-8 character (invalid input has no
-	// such start within reach: cut anywhere).
-	for back := 0; back < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); back++ {
-		cut--
-	}
-	// An odd run of backslashes before the cut ends with the first half
-	// of an escape.
-	run := 0
-	for i := cut - 1; i >= 0 && s[i] == '\\'; i-- {
-		run++
-	}
-	if run%2 == 1 {
-		cut--
-	}
-	return s[:cut] + marker
+	return escapeText(s[:fitting(s, max(limit-len(marker), 0))]) + marker
 }
 
 // truncatedMarker ends a header value HeaderValue cut short.
-const truncatedMarker = "…[truncated]"
+const truncatedMarker = "...[truncated]"
 
-var headerEscaper = strings.NewReplacer(`\`, `\\`, "\r", `\r`, "\n", `\n`)
+// textEscapeLen is how many bytes HeaderValue writes for byte c.
+func textEscapeLen(c byte) int {
+	switch {
+	case c == '\\' || c == '\r' || c == '\n':
+		return 2
+	case c < ' ' || c >= 0x7f || c == '%':
+		return 3
+	}
+	return 1
+}
 
-// UnescapeHeaderValue reverses HeaderValue's escaping.
+func escapedLen(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n += textEscapeLen(s[i])
+	}
+	return n
+}
+
+// fitting returns the length of the longest prefix of s that ends between
+// two UTF-8 characters (or invalid bytes) and whose escaped form takes at
+// most budget bytes.
+func fitting(s string, budget int) int {
+	used, i := 0, 0
+	for i < len(s) {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		n := escapedLen(s[i : i+size])
+		if used+n > budget {
+			break
+		}
+		used += n
+		i += size
+	}
+	return i
+}
+
+func escapeText(s string) string {
+	var b strings.Builder
+	b.Grow(escapedLen(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case textEscapeLen(c) == 3:
+			writePercent(&b, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// UnescapeHeaderValue reverses HeaderValue's escaping. A '%' or '\\' that
+// starts no escape is kept, as in copies written before gobus
+// percent-encoded failure headers.
 func UnescapeHeaderValue(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
+		if c, ok := percentByte(s, i); ok {
+			b.WriteByte(c)
+			i += 2
+			continue
+		}
 		if s[i] == '\\' && i+1 < len(s) {
-			switch s[i+1] {
-			case 'n':
-				b.WriteByte('\n')
-				i++
-				continue
-			case 'r':
-				b.WriteByte('\r')
-				i++
-				continue
-			case '\\':
-				b.WriteByte('\\')
+			if c, ok := backslashEscapes[s[i+1]]; ok {
+				b.WriteByte(c)
 				i++
 				continue
 			}
@@ -388,3 +601,5 @@ func UnescapeHeaderValue(s string) string {
 	}
 	return b.String()
 }
+
+var backslashEscapes = map[byte]byte{'n': '\n', 'r': '\r', '\\': '\\'}
