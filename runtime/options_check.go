@@ -33,7 +33,10 @@ func (c *clientConfig) validateRoutes() error {
 
 // checkRetryPolicyTypes checks that every type given to
 // [WithRetryPolicyFor] is one that some contract declares, so that a typo
-// fails at [NewEndpoint] instead of being ignored.
+// fails at [NewEndpoint] instead of being ignored. endpointConfig.validate
+// is to call it.
+//
+//lint:ignore U1000 to be called by endpointConfig.validate (endpoint_options.go); until then TestWithRetryPolicyForAnUndeclaredTypeFailsAtNewEndpoint skips.
 func checkRetryPolicyTypes(retryFor map[string]RetryPolicy) error {
 	known := map[string]Route{}
 	for _, r := range Routes() {
