@@ -44,6 +44,12 @@ type Result struct {
 	Type string
 	// Err is nil once JetStream stored the message.
 	Err error
+	// Duplicate is true when JetStream already had a message with this id
+	// within its duplicate window and dropped this one: expected when a
+	// send is retried with the same id (see [WithMessageID]), or when a
+	// handler's retry re-sends its derived ids; otherwise it means two
+	// different messages were given one id.
+	Duplicate bool
 }
 
 type pending struct {
@@ -66,8 +72,8 @@ func (c *Client) NewBatch(window int) *Batch {
 // [ErrTooLarge] for a message larger than the server's max payload;
 // failures after that are reported by Wait.
 func (b *Batch) Dispatch(ctx context.Context, out Outgoing) error {
-	if b.c.isClosed() {
-		return ErrClosed
+	if err := b.c.usable(); err != nil {
+		return err
 	}
 	msg, id, err := b.c.outgoingMessage(out)
 	if err != nil {
@@ -93,8 +99,10 @@ func (b *Batch) Dispatch(ctx context.Context, out Outgoing) error {
 func (b *Batch) settleOldest(ctx context.Context) error {
 	p := b.inflight[0]
 	var err error
+	var duplicate bool
 	select {
-	case <-p.future.Ok():
+	case ack := <-p.future.Ok():
+		duplicate = ack != nil && ack.Duplicate
 	case err = <-p.future.Err():
 	case <-ctx.Done():
 		return ctx.Err()
@@ -103,7 +111,7 @@ func (b *Batch) settleOldest(ctx context.Context) error {
 	if err != nil {
 		err = fmt.Errorf("gobus: sending %s %s: %w", p.typ, p.id, err)
 	}
-	b.results = append(b.results, Result{MessageID: p.id, Type: p.typ, Err: err})
+	b.results = append(b.results, Result{MessageID: p.id, Type: p.typ, Err: err, Duplicate: duplicate})
 	return nil
 }
 

@@ -36,6 +36,9 @@ type Client struct {
 	installer  *topology.Installer
 	subjects   sync.Map // message type → subject
 
+	recordsOnce sync.Once
+	recordsKV   jetstream.KeyValue // nil without delivery records
+
 	mu        sync.Mutex
 	endpoints []*Endpoint
 	closed    bool
@@ -228,8 +231,8 @@ func (c *Client) subjectFor(r Route) (string, error) {
 // many messages fast, use a [Batch]. A message larger than the server's
 // max payload fails with [ErrTooLarge], and nothing is sent.
 func (c *Client) Dispatch(ctx context.Context, out Outgoing) error {
-	if c.isClosed() {
-		return ErrClosed
+	if err := c.usable(); err != nil {
+		return err
 	}
 	msg, _, err := c.outgoingMessage(out)
 	if err != nil {
@@ -367,6 +370,18 @@ func (c *Client) ServerURL() string {
 		return ""
 	}
 	return c.server.ClientURL()
+}
+
+// usable fails with [ErrClosed] for a closed client, and with
+// [ErrConnectionClosed] when its connection is closed for good.
+func (c *Client) usable() error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	if c.nc.IsClosed() {
+		return fmt.Errorf("%w: reconnect by creating a new client", ErrConnectionClosed)
+	}
+	return nil
 }
 
 func (c *Client) isClosed() bool {

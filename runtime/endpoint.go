@@ -2,10 +2,13 @@ package gobus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -27,10 +30,16 @@ type Endpoint struct {
 	cfg          endpointConfig
 	log          *slog.Logger
 
+	gate    *gate
+	records *deliveryRecords
+	hung    atomic.Int64 // handlers given up past their max handling time
+
 	mu       sync.Mutex
 	handlers map[string]*registration
 	started  bool
 	pump     *pump.Pump
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // registration is one message type the endpoint handles.
@@ -60,6 +69,7 @@ func NewEndpoint(c *Client, name string, opts ...EndpointOption) (*Endpoint, err
 		cfg:          cfg,
 		log:          c.cfg.logger.With("endpoint", name),
 		handlers:     map[string]*registration{},
+		gate:         newGate(),
 	}
 	if err := c.addEndpoint(ep); err != nil {
 		return nil, err
@@ -111,12 +121,17 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 	if ep.client.isClosed() {
 		return ErrClosed
 	}
+	ep.records = ep.client.deliveryRecords(ctx, ep.name)
 	p, err := pump.Start(ctx, pump.Config{
 		Sources:     ep.sources(),
 		Concurrency: ep.cfg.concurrency,
 		Prefetch:    ep.cfg.prefetchOrDefault(),
 		Heartbeat:   ep.cfg.ackWait / 2,
 		Handle:      ep.process,
+		HandBack:    ep.handBack,
+		Overrun:     ep.overrun,
+		Tick:        ep.cfg.watchTick(),
+		ConnClosed:  ep.client.nc.IsClosed,
 		Logger:      ep.log,
 	})
 	if err != nil {
@@ -178,30 +193,56 @@ func (ep *Endpoint) handledTypes() []string {
 // Stop stops pulling, hands prefetched messages back to the server, and
 // waits for running handlers until ctx is done. Then it cancels their
 // contexts: a message whose handler did not succeed is delivered again,
-// never acknowledged. Stop is safe to call more than once; an endpoint
-// that never started stops at once.
+// never acknowledged, and handlers that still run are no longer reported
+// in progress, so the server hands their messages to another instance
+// within one ack wait. Stop is safe to call more than once (later calls
+// return the first call's result); an endpoint that never started stops
+// at once. A stopped endpoint is released by its client.
 func (ep *Endpoint) Stop(ctx context.Context) error {
 	ep.mu.Lock()
 	p := ep.pump
 	ep.mu.Unlock()
 	if p == nil {
+		ep.client.removeEndpoint(ep)
 		return nil
 	}
-	if err := p.Stop(ctx); err != nil {
-		return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
-	}
-	ep.log.Info("gobus: endpoint stopped")
-	return nil
+	ep.stopOnce.Do(func() {
+		if err := p.Stop(ctx); err != nil {
+			ep.stopErr = fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
+			ep.log.Error("gobus: endpoint stopped with handlers still running", "error", err)
+		} else {
+			ep.log.Info("gobus: endpoint stopped")
+		}
+		ep.client.removeEndpoint(ep)
+	})
+	return ep.stopErr
 }
 
 // Run starts the endpoint, handles messages until ctx is done, then stops
-// it, giving running handlers up to the ack wait to finish.
+// it, giving running handlers up to the ack wait to finish. If the NATS
+// connection is closed for good, Run stops the endpoint and returns
+// [ErrConnectionClosed].
 func (ep *Endpoint) Run(ctx context.Context) error {
 	if err := ep.Start(ctx); err != nil {
 		return err
 	}
-	<-ctx.Done()
+	var dead error
+	select {
+	case <-ctx.Done():
+	case <-ep.pump.Dead():
+		dead = fmt.Errorf("%w: endpoint %s can receive no more messages", ErrConnectionClosed, ep.name)
+	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ep.cfg.ackWait)
 	defer cancel()
-	return ep.Stop(stopCtx)
+	return errors.Join(dead, ep.Stop(stopCtx))
+}
+
+// watchTick is how often the pump checks heartbeats and max handling
+// times: often enough for the shortest of them.
+func (c *endpointConfig) watchTick() time.Duration {
+	tick := c.ackWait / 8
+	for _, d := range c.maxHandlingFor {
+		tick = min(tick, d/8)
+	}
+	return max(min(tick, c.maxHandling/8), 5*time.Millisecond)
 }

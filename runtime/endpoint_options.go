@@ -21,6 +21,9 @@ type endpointConfig struct {
 	maxAckPending int
 	retry         RetryPolicy
 	retryFor      map[string]RetryPolicy
+	// maxHandling bounds one try of a handler; see WithMaxHandlingTime.
+	maxHandling    time.Duration
+	maxHandlingFor map[string]time.Duration
 }
 
 // DefaultConcurrency is how many handlers an endpoint runs at once unless
@@ -34,6 +37,7 @@ func defaultEndpointConfig() endpointConfig {
 		maxAckPending: 1000,
 		retry:         DefaultRetryPolicy(),
 		retryFor:      map[string]RetryPolicy{},
+		maxHandling:   DefaultMaxHandlingTime,
 	}
 }
 
@@ -90,6 +94,9 @@ func (c *endpointConfig) validate() error {
 		return invalidf("WithAckWait(%s): use at least 1s", c.ackWait)
 	case c.maxAckPending < c.concurrency:
 		return invalidf("WithMaxAckPending(%d) is below the concurrency %d: instances could not use their slots", c.maxAckPending, c.concurrency)
+	}
+	if err := c.validateMaxHandling(); err != nil {
+		return err
 	}
 	if err := c.retry.validate(); err != nil {
 		return err

@@ -30,7 +30,7 @@ func (ep *Endpoint) moveToErrors(ctx context.Context, msg jetstream.Msg, meta *j
 	defer cancel()
 	if _, err := ep.client.js.PublishMsg(storeCtx, copyMsg); err != nil {
 		ep.log.Error("gobus: storing a failed message in the error stream failed; it will be delivered again",
-			"subject", msg.Subject(), "error", err, "cause", cause)
+			"subject", msg.Subject(), "error", err, "cause", errorText(cause))
 		_ = msg.NakWithDelay(ep.cfg.retry.Delay + time.Second)
 		return
 	}
@@ -41,7 +41,7 @@ func (ep *Endpoint) moveToErrors(ctx context.Context, msg jetstream.Msg, meta *j
 	}
 	ep.log.Error("gobus: message moved to the error stream",
 		"type", msg.Headers().Get(wire.HeaderType), "id", msg.Headers().Get(wire.HeaderID),
-		"kind", kind, "attempts", attempts, "error", cause)
+		"kind", kind, "attempts", attempts, "error", errorText(cause))
 }
 
 // errorCopy is the error stream's copy of msg: its body and headers, plus
@@ -70,7 +70,7 @@ func (ep *Endpoint) errorCopy(msg jetstream.Msg, meta *jetstream.MsgMetadata, ca
 	if errors.As(cause, &p) {
 		stack = p.Stack
 	}
-	fitErrorText(m, cause.Error(), stack, ep.client.nc.MaxPayload())
+	fitErrorText(m, errorText(cause), stack, ep.client.nc.MaxPayload())
 	return m
 }
 
@@ -118,6 +118,7 @@ const (
 	kindUnrecoverable = "unrecoverable"
 	kindExhausted     = "exhausted-deliveries"
 	kindTooLarge      = "too-large"
+	kindTimeout       = "timeout"
 	kindHandler       = "handler"
 )
 
@@ -127,6 +128,7 @@ func errorKind(err error) string {
 	var d *decodeError
 	var u *UnrecoverableError
 	var x *exhaustedError
+	var t *TimeoutError
 	switch {
 	case errors.Is(err, wire.ErrMalformed):
 		return kindMalformed
@@ -146,6 +148,8 @@ func errorKind(err error) string {
 		return kindUnrecoverable
 	case errors.As(err, &x):
 		return kindExhausted
+	case errors.As(err, &t):
+		return kindTimeout
 	}
 	return kindHandler
 }

@@ -20,6 +20,11 @@ var (
 	ErrStarted = errors.New("gobus: endpoint already started")
 	// ErrClosed is returned, wrapped, when a closed client is used.
 	ErrClosed = errors.New("gobus: client closed")
+	// ErrConnectionClosed is returned, wrapped, when the client's NATS
+	// connection is closed for good (the server refused it, or it was
+	// closed under the client): sends fail with it, and [Endpoint.Run]
+	// ends with it.
+	ErrConnectionClosed = errors.New("gobus: NATS connection closed")
 	// ErrTooLarge is returned, wrapped, when a message is larger than the
 	// server takes: headers and body over the NATS server's max payload,
 	// or headers over the 65535 bytes JetStream stores. The error says the

@@ -27,6 +27,7 @@ type MessageContext struct {
 	headers  nats.Header
 	subject  string
 	attempt  int
+	delivery int
 	mu       sync.Mutex
 	outgoing []Outgoing
 }
@@ -57,9 +58,16 @@ func (mc *MessageContext) Subject() string { return mc.subject }
 // Header returns the value of a NATS header of the message.
 func (mc *MessageContext) Header(name string) string { return mc.headers.Get(name) }
 
-// Attempt returns how many times the message has been delivered, counting
-// this delivery: 1 the first time.
+// Attempt returns which try of the message this is, counting every call
+// of the handler: 1 the first time, 2 for the first immediate retry, and
+// so on through the delayed deliveries, as [RetryPolicy] counts them. With
+// 3 immediate retries, the second delivery is attempt 5.
 func (mc *MessageContext) Attempt() int { return mc.attempt }
+
+// Delivery returns how many times the server has delivered the message,
+// counting this delivery: 1 the first time. Immediate retries run within
+// one delivery; a crash, a delayed retry or a stop makes another.
+func (mc *MessageContext) Delivery() int { return mc.delivery }
 
 // Endpoint returns the name of the endpoint handling the message.
 func (mc *MessageContext) Endpoint() string { return mc.ep.name }
@@ -90,11 +98,13 @@ func (mc *MessageContext) discard() {
 var idNamespace = uuid.MustParse("6b3f3c5e-0f4e-4b8e-9a43-2f7c1c0b9a10")
 
 // derivedIDs names the messages one handler run dispatches. An id depends
-// on the incoming id, the outgoing type, subject and body, and how many
-// equal messages came before: a retry that sends the same messages sends
-// the same ids, whatever order its goroutines sent them in, so JetStream
-// drops the copies.
+// on the endpoint handling the message, the incoming id, the outgoing
+// type, subject and body, and how many equal messages came before: a
+// retry that sends the same messages sends the same ids, whatever order
+// its goroutines sent them in, so JetStream drops the copies; two
+// endpoints handling one event and sending equal messages send two.
 type derivedIDs struct {
+	endpoint string
 	incoming string
 	seen     map[[sha256.Size]byte]int
 }
@@ -113,7 +123,7 @@ func (d *derivedIDs) next(subject, typ string, body []byte) string {
 	}
 	n := d.seen[key]
 	d.seen[key] = n + 1
-	name := d.incoming + "/" + hex.EncodeToString(key[:]) + "/" + strconv.Itoa(n)
+	name := d.endpoint + "/" + d.incoming + "/" + hex.EncodeToString(key[:]) + "/" + strconv.Itoa(n)
 	return uuid.NewSHA1(idNamespace, []byte(name)).String()
 }
 
@@ -130,7 +140,7 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		return nil
 	}
 	c := mc.ep.client
-	ids := derivedIDs{incoming: mc.env.ID}
+	ids := derivedIDs{endpoint: mc.ep.name, incoming: mc.env.ID}
 	msgs := make([]*nats.Msg, 0, len(outgoing))
 	for _, out := range outgoing {
 		data, err := marshal(out)

@@ -14,15 +14,18 @@ package pump
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Handler handles one message and acks, naks or terminates it.
-type Handler func(ctx context.Context, msg jetstream.Msg)
+// Handler handles one message and acks, naks or terminates it. w bounds
+// how long the message may be worked on; see [Watch].
+type Handler func(ctx context.Context, msg jetstream.Msg, w Watch)
 
 // Source is a consumer to pull from. Open returns it: at start, and again
 // whenever consuming it ended without Stop (the consumer was deleted or
@@ -48,6 +51,20 @@ type Config struct {
 	Heartbeat time.Duration
 	// Handle handles each message.
 	Handle Handler
+	// HandBack returns a message unhandled while the pump stops; nil
+	// means Nak.
+	HandBack func(msg jetstream.Msg)
+	// Overrun is called, on a goroutine of its own, with the token a
+	// handler gave [Watch.Until] once that deadline has passed while the
+	// handler still runs. Heartbeats for the message have stopped by then.
+	Overrun func(token any)
+	// Tick is how often deadlines and heartbeats are checked; zero means a
+	// quarter of Heartbeat.
+	Tick time.Duration
+	// ConnClosed reports whether the connection under the sources is
+	// closed for good. A source is then not reopened, and [Pump.Dead] is
+	// closed once no source is left.
+	ConnClosed func() bool
 	// Logger receives what the pump has to say.
 	Logger *slog.Logger
 }
@@ -67,14 +84,12 @@ type Pump struct {
 	pulled   chan struct{} // closed when no source delivers any more
 	workers  sync.WaitGroup
 	done     chan struct{}
-}
-
-// slot is what one worker is handling, for the heartbeat goroutine.
-type slot struct {
-	mu    sync.Mutex
-	msg   jetstream.Msg
-	since time.Time
-	beat  time.Time
+	// abandoned is set once Stop gave up waiting for handlers: their
+	// messages are no longer reported in progress, so the server delivers
+	// them elsewhere within one ack wait.
+	abandoned atomic.Bool
+	dead      chan struct{} // closed when every source gave up on a closed connection
+	lost      atomic.Int32  // sources given up
 }
 
 // cancelGrace is how long Stop waits, after its deadline has cancelled the
@@ -92,9 +107,6 @@ const (
 	pullExpiry    = 10 * time.Second
 	pullHeartbeat = 2 * time.Second
 )
-
-// reopenDelays are the waits between attempts to reopen a source.
-var reopenDelays = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, time.Second, 5 * time.Second}
 
 // Start opens every source and starts pulling. A source that cannot be
 // opened fails Start.
@@ -115,6 +127,7 @@ func Start(ctx context.Context, cfg Config) (*Pump, error) {
 		stopping: make(chan struct{}),
 		pulled:   make(chan struct{}),
 		done:     make(chan struct{}),
+		dead:     make(chan struct{}),
 	}
 	for _, src := range cfg.Sources {
 		cc, err := p.open(ctx, src)
@@ -135,9 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Pump, error) {
 		p.loops.Add(1)
 		go p.supervise(i, src)
 	}
-	if cfg.Heartbeat > 0 {
-		go p.heartbeats()
-	}
+	go p.watch()
 	return p, nil
 }
 
@@ -163,61 +174,11 @@ func (p *Pump) deliver(msg jetstream.Msg) {
 	select {
 	case p.work <- msg:
 	case <-p.stopping:
-		_ = msg.Nak()
-	}
-}
-
-// supervise reopens source i whenever consuming it ends without Stop,
-// until the pump stops.
-func (p *Pump) supervise(i int, src Source) {
-	defer p.loops.Done()
-	for {
-		p.mu.Lock()
-		cc := p.consumes[i]
-		p.mu.Unlock()
-		<-cc.Closed()
-		if !p.reopen(i, src) {
-			return
+		if p.cfg.HandBack != nil {
+			p.cfg.HandBack(msg)
+		} else {
+			_ = msg.Nak()
 		}
-	}
-}
-
-// reopen opens source i again after consuming it ended, retrying with a
-// growing delay. It returns false once the pump is stopping.
-func (p *Pump) reopen(i int, src Source) bool {
-	for attempt := 0; ; attempt++ {
-		select {
-		case <-p.stopping:
-			return false
-		default:
-		}
-		if attempt == 0 {
-			p.cfg.Logger.Warn("gobus: pulling from a consumer stopped; reopening it", "consumer", src.Name)
-		}
-		select {
-		case <-p.stopping:
-			return false
-		case <-time.After(reopenDelays[min(attempt, len(reopenDelays)-1)]):
-		}
-		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
-		cc, err := p.open(ctx, src)
-		cancel()
-		if err != nil {
-			p.cfg.Logger.Warn("gobus: reopening a consumer failed; trying again", "consumer", src.Name, "error", err)
-			continue
-		}
-		p.mu.Lock()
-		select {
-		case <-p.stopping:
-			p.mu.Unlock()
-			cc.Stop()
-			return false
-		default:
-		}
-		p.consumes[i] = cc
-		p.mu.Unlock()
-		p.cfg.Logger.Info("gobus: pulling from the consumer again", "consumer", src.Name)
-		return true
 	}
 }
 
@@ -231,43 +192,9 @@ func (p *Pump) worker(s *slot) {
 		case <-p.pulled:
 			return
 		}
-		s.mu.Lock()
-		s.msg, s.since, s.beat = msg, time.Now(), time.Time{}
-		s.mu.Unlock()
-		p.cfg.Handle(p.ctx, msg)
-		s.mu.Lock()
-		s.msg = nil
-		s.mu.Unlock()
-	}
-}
-
-// heartbeats reports every message handled longer than the heartbeat
-// interval as in progress, once per interval, until the pump is done.
-func (p *Pump) heartbeats() {
-	tick := time.NewTicker(p.cfg.Heartbeat / 4)
-	defer tick.Stop()
-	for {
-		select {
-		case <-p.done:
-			return
-		case now := <-tick.C:
-			for i := range p.slots {
-				p.slots[i].beatIfDue(now, p.cfg.Heartbeat)
-			}
-		}
-	}
-}
-
-func (s *slot) beatIfDue(now time.Time, interval time.Duration) {
-	s.mu.Lock()
-	msg := s.msg
-	due := msg != nil && now.Sub(s.since) >= interval && now.Sub(s.beat) >= interval
-	if due {
-		s.beat = now
-	}
-	s.mu.Unlock()
-	if due {
-		_ = msg.InProgress()
+		s.begin(msg)
+		p.cfg.Handle(p.ctx, msg, Watch{s})
+		s.end()
 	}
 }
 
@@ -301,9 +228,33 @@ func (p *Pump) Stop(ctx context.Context) error {
 	case <-p.done:
 		return nil
 	case <-time.After(cancelGrace):
-		return errors.New("pump: handlers still running after their contexts were cancelled")
 	}
+	// Those still running ignore their contexts. Their messages are no
+	// longer reported in progress, so the server hands them to another
+	// instance within one ack wait.
+	p.abandoned.Store(true)
+	if n := p.running(); n > 0 {
+		return fmt.Errorf("pump: %d handlers still running after their contexts were cancelled; their messages will be delivered again", n)
+	}
+	return nil
 }
+
+// running counts the handlers at work.
+func (p *Pump) running() int {
+	n := 0
+	for i := range p.slots {
+		s := &p.slots[i]
+		s.mu.Lock()
+		if s.msg != nil {
+			n++
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Running counts the handlers at work.
+func (p *Pump) Running() int { return p.running() }
 
 // Done is closed once the pump has stopped and every handler returned.
 func (p *Pump) Done() <-chan struct{} { return p.done }
