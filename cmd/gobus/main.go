@@ -1,7 +1,8 @@
-// Command gobus operates gobus endpoints on a NATS JetStream server: it
-// shows their status and manages the error stream (list, show, retry,
-// delete), without writing code.
+// Command gobus sets up Go modules for gobus and operates gobus endpoints
+// on a NATS JetStream server: it shows their status and manages the error
+// stream (list, show, retry, delete), without writing code.
 //
+//	gobus init --module example.com/myshop
 //	gobus status
 //	gobus errors list --endpoint billing
 //	gobus errors show 12

@@ -1,6 +1,6 @@
-// Package cli is the gobus operator command line: endpoint status and the
-// error stream (list, show, retry, delete), without writing code.
-// cmd/gobus is its thin main.
+// Package cli is the gobus command line: init sets up a module for gobus;
+// status and errors operate endpoints and the error stream (list, show,
+// retry, delete) without writing code. cmd/gobus is its thin main.
 package cli
 
 import (
@@ -63,10 +63,14 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	o := &options{out: stdout}
 	root := &cobra.Command{
 		Use:   "gobus",
-		Short: "Operate gobus endpoints: status and the error stream",
-		Long: `gobus shows the state of gobus endpoints on a NATS JetStream server and
-manages the messages in the error stream: list them, show one, send them
-back to their endpoint once the bug is fixed, or delete them.
+		Short: "Start gobus services and operate their endpoints",
+		Long: `gobus init sets up a Go module for gobus: buf configuration, the gobus
+options, an example contract and program, and the tools in go.mod.
+
+gobus status and gobus errors show the state of gobus endpoints on a NATS
+JetStream server and manage the messages in the error stream: list them,
+show one, send them back to their endpoint once the bug is fixed, or delete
+them.
 
 Flags may also be set in the environment: GOBUS_URL, GOBUS_USER,
 GOBUS_PASSWORD, GOBUS_TOKEN, GOBUS_NKEY, GOBUS_CREDS, GOBUS_TLS_CA,
@@ -98,7 +102,7 @@ help and errors never show them.`,
 	f.StringVar(&o.prefix, "prefix", envOr("GOBUS_PREFIX", topology.DefaultPrefix), "subject and stream prefix of the gobus environment (env GOBUS_PREFIX)")
 	f.BoolVar(&o.jsonOut, "json", false, "print JSON for scripts instead of tables")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long a command may take")
-	root.AddCommand(newStatusCommand(o), newErrorsCommand(o))
+	root.AddCommand(newInitCommand(o), newStatusCommand(o), newErrorsCommand(o))
 	return root
 }
 
