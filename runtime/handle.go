@@ -2,6 +2,7 @@ package gobus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -36,13 +37,33 @@ func newRegistration[M proto.Message](r Route, h HandlerFunc[M]) *registration {
 	return &registration{
 		route: r,
 		handle: func(ctx context.Context, mc *MessageContext, data []byte, contentType string) error {
+			b := bodyOf(mc, data, contentType)
 			msg := mt.New().Interface().(M)
-			if err := decode(data, contentType, msg); err != nil {
-				return &decodeError{typ: r.Type, err: err}
+			if err := decode(b.data, b.contentType, msg); err != nil {
+				return &decodeError{typ: r.Type, contentType: b.contentType, reason: b.reason, err: err}
 			}
 			return h(ctx, mc, msg)
 		},
 	}
+}
+
+// body is what a handler decodes: the body, its content type, and why
+// that content type was assumed ("" when unknown).
+type body struct {
+	data        []byte
+	contentType string
+	reason      string
+}
+
+// bodyOf returns the body of the message mc handles. Its envelope holds
+// the body (in structured mode, the event's data rather than the NATS
+// payload) and where its content type came from; data and contentType are
+// used only without one, as when fuzzing the decoding.
+func bodyOf(mc *MessageContext, data []byte, contentType string) body {
+	if mc == nil || mc.env == nil {
+		return body{data: data, contentType: contentType}
+	}
+	return body{data: mc.env.Data, contentType: mc.env.ContentType, reason: mc.env.ContentTypeReason()}
 }
 
 // decode reads data, encoded as contentType, into msg.
@@ -50,19 +71,43 @@ func decode(data []byte, contentType string, msg proto.Message) error {
 	switch contentType {
 	case wire.ContentTypeProtobuf, "application/x-protobuf":
 		return proto.Unmarshal(data, msg)
-	case "application/json":
+	case wire.ContentTypeJSON:
 		return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, msg)
 	}
-	return fmt.Errorf("unsupported content-type %s: use %s or application/json", wire.Quote(contentType), wire.ContentTypeProtobuf)
+	return &unsupportedError{contentType: contentType}
+}
+
+// unsupportedError is a content type gobus does not decode.
+type unsupportedError struct{ contentType string }
+
+func (e *unsupportedError) Error() string {
+	return fmt.Sprintf("unsupported content-type %s", wire.Quote(e.contentType))
 }
 
 // decodeError is a body that does not decode as its declared type.
 type decodeError struct {
 	typ string
-	err error
+	// contentType is the media type the body was decoded as, and reason
+	// why it was assumed, such as "because no ce-datacontenttype was
+	// given" ("" when unknown).
+	contentType, reason string
+	err                 error
 }
 
+// Error says what did not decode, as what and why, for example "the body
+// is not a valid shop.v1.X, decoded as application/protobuf because no
+// ce-datacontenttype was given: proto: cannot parse invalid wire-format
+// data".
 func (e *decodeError) Error() string {
+	var u *unsupportedError
+	switch {
+	case errors.As(e.err, &u) && e.reason != "":
+		return fmt.Sprintf("the body is not a valid %s: %v (%s): use %s or %s", e.typ, e.err, e.reason, wire.ContentTypeProtobuf, wire.ContentTypeJSON)
+	case errors.As(e.err, &u):
+		return fmt.Sprintf("the body is not a valid %s: %v: use %s or %s", e.typ, e.err, wire.ContentTypeProtobuf, wire.ContentTypeJSON)
+	case e.reason != "":
+		return fmt.Sprintf("the body is not a valid %s, decoded as %s %s: %v", e.typ, e.contentType, e.reason, e.err)
+	}
 	return fmt.Sprintf("the body is not a valid %s: %v", e.typ, e.err)
 }
 

@@ -2,6 +2,8 @@ package gobus_test
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
+	"github.com/gobusdev/gobus/internal/wire"
 	gobus "github.com/gobusdev/gobus/runtime"
 )
 
@@ -33,14 +36,17 @@ func TestSentMessageCarriesCloudEventsHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"ce-specversion":   "1.0",
-		"ce-id":            "id-7",
-		"Nats-Msg-Id":      "id-7",
-		"ce-type":          "gobustest.v1.Work",
-		"ce-source":        "test-client",
-		"content-type":     "application/protobuf",
-		"ce-correlationid": "", // left out: a message without one starts its own conversation
-		"ce-gobusintent":   "send",
+		"ce-specversion": "1.0",
+		"ce-id":          "id-7",
+		"Nats-Msg-Id":    "id-7",
+		"ce-type":        "gobustest.v1.Work",
+		"ce-source":      "test-client",
+		// The NATS binding's binary mode: datacontenttype is a ce- header;
+		// content-type would mark structured mode.
+		"ce-datacontenttype": "application/protobuf",
+		"content-type":       "",
+		"ce-correlationid":   "", // left out: a message without one starts its own conversation
+		"ce-gobusintent":     "send",
 	}
 	for k, v := range want {
 		if got := raw.Header.Get(k); got != v {
@@ -228,4 +234,188 @@ type auditFunc func(ctx context.Context, mc *gobus.MessageContext, a *gobustestv
 
 func (f auditFunc) HandleAudit(ctx context.Context, mc *gobus.MessageContext, a *gobustestv1.Audit) error {
 	return f(ctx, mc, a)
+}
+
+// isPrintableASCII reports whether every byte of s is printable ASCII
+// (space included), as NATS header values must be.
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// CloudEvents attributes are percent-encoded in headers, as the NATS
+// binding says, and decoded on receipt: a correlation id with spaces,
+// non-ASCII and '%' is stored encoded, reaches the handler as it was
+// given, and is carried on, encoded again, to what the handler publishes;
+// a foreign sender's encoded or quoted values are decoded.
+func TestAttributesArePercentEncodedAndDecoded(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServerURL(t))
+	type seen struct{ id, source, correlation string }
+	got := make(chan seen, 2)
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			got <- seen{mc.ID(), mc.Source(), mc.CorrelationID()}
+			return gobustestv1.PublishWorkDone(ctx, mc, &gobustestv1.WorkDone{Id: w.GetId()})
+		}))
+	})
+	ctx := context.Background()
+	const correlation, encoded = "order 42 — Zürich 100%", "order%2042%20%E2%80%94%20Z%C3%BCrich%20100%25"
+	if err := gobustestv1.SendWork(ctx, c, &gobustestv1.Work{Id: "w"}, gobus.WithCorrelationID(correlation)); err != nil {
+		t.Fatal(err)
+	}
+	if s := receive(t, got, "the command"); s.correlation != correlation {
+		t.Errorf("handler saw correlation id %q, want %q", s.correlation, correlation)
+	}
+	waitFor(t, "the event stored", func() bool { return streamMsgs(t, c, "gobus_events") == 1 })
+	event, err := mustStream(t, c, "gobus_events").GetLastMsgForSubject(ctx, "gobus.evt.gobustest.v1.WorkDone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := event.Header.Get("ce-correlationid"); v != encoded {
+		t.Errorf("published ce-correlationid %q, want %q", v, encoded)
+	}
+	for k, vs := range event.Header {
+		if !isPrintableASCII(k) || !isPrintableASCII(vs[0]) {
+			t.Errorf("header %q: %q is not printable ASCII", k, vs[0])
+		}
+	}
+
+	foreign := rawMessage(subjectOfWork, "x", gobustestv1.WorkType, "application/protobuf", workBody("f"))
+	foreign.Header.Set("ce-id", `"quoted id"`)
+	foreign.Header.Set("Nats-Msg-Id", "foreign-1")
+	foreign.Header.Set("ce-source", "caf%c3%a9%20app")
+	if _, err := c.JetStream().PublishMsg(ctx, foreign); err != nil {
+		t.Fatal(err)
+	}
+	if s := receive(t, got, "the foreign command"); s.id != "quoted id" || s.source != "café app" {
+		t.Errorf("handler saw id %q, source %q; want %q, %q", s.id, s.source, "quoted id", "café app")
+	}
+}
+
+// gobus's own failure headers are printable ASCII too: an error text with
+// U+00A0 and 'ü' (protobuf-go's errors put U+00A0 in some of theirs) is
+// percent-encoded in gobus-error-message, and wire.UnescapeHeaderValue
+// gives it back.
+func TestFailureHeadersArePrintableASCII(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServerURL(t))
+	const text = "kaputt:\u00a0Grüße, 100%"
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			return gobus.Unrecoverable(errors.New(text))
+		}))
+	})
+	if err := gobustestv1.SendWork(context.Background(), c, &gobustestv1.Work{Id: "w"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the message in the error stream", func() bool { return len(errorStreamMessages(t, c)) == 1 })
+	copied := errorStreamMessages(t, c)[0]
+	for k, vs := range copied.Header {
+		if !isPrintableASCII(vs[0]) {
+			t.Errorf("failure copy header %s = %q is not printable ASCII", k, vs[0])
+		}
+	}
+	msg := copied.Header.Get("gobus-error-message")
+	if want := "unrecoverable: kaputt:%C2%A0Gr%C3%BC%C3%9Fe, 100%25"; msg != want {
+		t.Errorf("gobus-error-message %q, want %q", msg, want)
+	}
+	if back := wire.UnescapeHeaderValue(msg); back != "unrecoverable: "+text {
+		t.Errorf("unescaped %q, want %q", back, text)
+	}
+}
+
+// A body that does not decode says which content type it was decoded as,
+// and why: ce-datacontenttype, the content-type header in its absence, or
+// neither (protobuf).
+func TestDecodeErrorSaysWhichContentTypeWasAssumed(t *testing.T) {
+	t.Parallel()
+	noType := rawMessage(subjectOfWork, "no-type", gobustestv1.WorkType, "", []byte(`{"id":"x"}`))
+	delete(noType.Header, "content-type")
+	attribute := rawMessage(subjectOfWork, "attribute", gobustestv1.WorkType, "", []byte(`{"id":5}`))
+	delete(attribute.Header, "content-type")
+	attribute.Header.Set("ce-datacontenttype", "application/json")
+	header := rawMessage(subjectOfWork, "header", gobustestv1.WorkType, "application/json", []byte(`{"id":5}`))
+	unsupported := rawMessage(subjectOfWork, "unsupported", gobustestv1.WorkType, "", workBody("u"))
+	delete(unsupported.Header, "content-type")
+	unsupported.Header.Set("ce-datacontenttype", "text/xml")
+	runBadInputs(t, []badInput{
+		{"no content type", noType, "decode", "decoded as application/protobuf because no ce-datacontenttype was given"},
+		{"ce-datacontenttype", attribute, "decode", "decoded as application/json as ce-datacontenttype says"},
+		{"content-type", header, "decode", "decoded as application/json from the content-type header, as no ce-datacontenttype was given"},
+		{"unsupported", unsupported, "decode", `unsupported content-type "text/xml" (as ce-datacontenttype says)`},
+	})
+}
+
+// A structured-mode event (content-type application/cloudevents+json, the
+// JSON event format in the body) is handled as its binary-mode twin would
+// be: JSON data, or protobuf in data_base64, with its attributes as the
+// message context.
+func TestStructuredModeIsHandled(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServerURL(t))
+	type seen struct{ id, source, correlation, work string }
+	got := make(chan seen, 2)
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			got <- seen{mc.ID(), mc.Source(), mc.CorrelationID(), w.GetId()}
+			return nil
+		}))
+	})
+	jsonEvent := nats.NewMsg(subjectOfWork)
+	jsonEvent.Header.Set("content-type", "application/cloudevents+json; charset=utf-8")
+	jsonEvent.Header.Set("Nats-Msg-Id", "s-json")
+	jsonEvent.Data = []byte(`{"specversion":"1.0","id":"s-json","type":"gobustest.v1.Work","source":"structured-sender",
+		"correlationid":"conv-1","datacontenttype":"application/json","data":{"id":"from-json"}}`)
+	pbEvent := nats.NewMsg(subjectOfWork)
+	pbEvent.Header.Set("content-type", "application/cloudevents+json")
+	pbEvent.Header.Set("Nats-Msg-Id", "s-pb")
+	pbEvent.Data = []byte(`{"specversion":"1.0","id":"s-pb","type":"gobustest.v1.Work","source":"structured-sender",
+		"datacontenttype":"application/protobuf","data_base64":"` + base64.StdEncoding.EncodeToString(workBody("from-protobuf")) + `"}`)
+	ctx := context.Background()
+	for _, m := range []*nats.Msg{jsonEvent, pbEvent} {
+		if _, err := c.JetStream().PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]seen{
+		"s-json": {"s-json", "structured-sender", "conv-1", "from-json"},
+		"s-pb":   {"s-pb", "structured-sender", "s-pb", "from-protobuf"},
+	}
+	for range want {
+		s := receive(t, got, "a structured event")
+		if s != want[s.id] {
+			t.Errorf("handled %+v, want %+v", s, want[s.id])
+		}
+	}
+	waitFor(t, "the queue empty", func() bool { return streamMsgs(t, c, "gobus_queue_worker") == 0 })
+	if n := len(errorStreamMessages(t, c)); n != 0 {
+		t.Errorf("%d messages in the error stream, want none", n)
+	}
+}
+
+// A malformed structured event goes to the error stream as malformed, with
+// the reason; one whose data does not decode as its type is a decode
+// error naming the structured event's datacontenttype.
+func TestStructuredModeRefusals(t *testing.T) {
+	t.Parallel()
+	structured := func(body string) *nats.Msg {
+		m := nats.NewMsg(subjectOfWork)
+		m.Header.Set("content-type", "application/cloudevents+json")
+		m.Data = []byte(body)
+		return m
+	}
+	const head = `"specversion":"1.0","id":"s-1","type":"gobustest.v1.Work","source":"sdk"`
+	runBadInputs(t, []badInput{
+		{"not JSON", structured("\x0a\x01x"), "malformed", "content-type is application/cloudevents+json (structured mode), but the body is not a JSON event"},
+		{"missing id", structured(`{"specversion":"1.0","type":"gobustest.v1.Work","source":"sdk"}`), "malformed", "missing structured-event attribute id"},
+		{"data and data_base64", structured(`{` + head + `,"data":{},"data_base64":"AA=="}`), "malformed", "both data and data_base64"},
+		{"another event format", withHeader(structured(`{}`), "content-type", "application/cloudevents+avro"), "malformed", "event format gobus does not read"},
+		{"data of the wrong shape", structured(`{` + head + `,"data":{"id":5}}`), "decode",
+			"decoded as application/json because the structured event's data is JSON and it has no datacontenttype"},
+	})
 }

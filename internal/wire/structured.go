@@ -16,7 +16,7 @@ import (
 // body. r holds the headers, of which only content-type and the W3C trace
 // context count here.
 func parseStructured(r headerValues, body []byte) (*Envelope, error) {
-	if mt := strings.ToLower(MediaType(r.contentType)); mt != ContentTypeCloudEventsJSON && mt != "application/cloudevents" {
+	if mt := strings.ToLower(MediaType(r.contentType)); mt != "" && mt != ContentTypeCloudEventsJSON && mt != "application/cloudevents" {
 		return nil, fmt.Errorf("%w: content-type %s is a structured-mode event format gobus does not read: send the JSON event format (%s) or binary mode (ce- headers)",
 			ErrMalformed, Quote(r.contentType), ContentTypeCloudEventsJSON)
 	}

@@ -7,6 +7,7 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"mime"
@@ -125,7 +126,7 @@ func (e *Envelope) ContentTypeReason() string {
 	case ContentTypeFromAttribute:
 		return "as ce-datacontenttype says"
 	case ContentTypeFromHeader:
-		return "as the content-type header says (no ce-datacontenttype was given)"
+		return "from the content-type header, as no ce-datacontenttype was given"
 	case ContentTypeFromEvent:
 		return "as the structured event's datacontenttype says"
 	case ContentTypeJSONData:
@@ -212,10 +213,22 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 		h = lowerKeys(h)
 		r, _ = read(h)
 	}
-	if isStructured(r.contentType) {
+	if isStructured(r.contentType) || isLegacyStructured(r, data) {
 		return parseStructured(r, data)
 	}
 	return parseBinary(r, data)
+}
+
+// isLegacyStructured reports whether a message without ce-specversion and
+// content-type has a JSON event as its body: structured mode as version
+// 1.0.2 of the NATS binding had it (no headers at all), and as the
+// CloudEvents Go SDK still writes it.
+func isLegacyStructured(r headerValues, data []byte) bool {
+	if r.specVersion != "" || r.contentType != "" {
+		return false
+	}
+	data = bytes.TrimLeft(data, " \t\r\n")
+	return len(data) > 0 && data[0] == '{' && bytes.Contains(data, []byte(`"specversion"`))
 }
 
 // headerValues are the headers Parse reads, as they came.

@@ -309,3 +309,20 @@ func TestHeaderValueIsASCII(t *testing.T) {
 		t.Errorf("cut value %q, want one whole character and the ASCII marker", got)
 	}
 }
+
+// A message with neither ce-specversion nor content-type whose body is a
+// JSON event is structured, as in version 1.0.2 of the binding and as the
+// CloudEvents Go SDK writes structured mode; other bodies without headers
+// are malformed as before.
+func TestParseHeaderlessJSONEventIsStructured(t *testing.T) {
+	body := ` {"specversion":"1.0","id":"s-3","type":"gobustest.v1.Work","source":"sdk","data":{"id":"x"}}`
+	e, err := wire.Parse(nats.Header{"trace-id": {"1"}}, []byte(body))
+	if err != nil || !e.Structured || e.ID != "s-3" || string(e.Data) != `{"id":"x"}` {
+		t.Errorf("Parse = %+v, %v; want the structured event", e, err)
+	}
+	for _, data := range []string{"\x0a\x01x", `{"id":"x"}`} {
+		if _, err := wire.Parse(nil, []byte(data)); err == nil || !strings.Contains(err.Error(), "missing CloudEvents header ce-specversion") {
+			t.Errorf("Parse of %q without headers: %v, want the missing headers named", data, err)
+		}
+	}
+}
