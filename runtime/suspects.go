@@ -95,8 +95,10 @@ func (ep *Endpoint) admit(ctx context.Context, d *delivery) (release func(), ok 
 		ep.moveToErrors(ctx, d.msg, d.meta, &exhaustedError{deliveries: d.n, alone: rec.alone}, d.mc.attempt)
 		return nil, false
 	}
-	ep.records.put(ctx, d.meta, record{kind: outcomeSuspect, delivery: d.n, alone: rec.alone + 1})
 	ep.gate.enterAlone()
+	// Recorded once alone, right before the handler runs: a suspect
+	// waiting at the gate is not to blame for a death.
+	ep.records.put(ctx, d.meta, record{kind: outcomeSuspect, delivery: d.n, alone: rec.alone + 1})
 	ep.log.Info("gobus: running a message alone: its last delivery ended without an outcome", d.logAttrs("runs_alone", rec.alone+1)...)
 	return d.releaseOnce(ep.gate.leaveAlone), true
 }
