@@ -16,7 +16,11 @@
 //
 // For every .proto file that declares a command or an event it writes a
 // file ending in .gobus.go into the same Go package as the .pb.go file.
-// Wrong options fail the generation with the file, the message and the fix.
+// Wrong options fail the generation with the file, line and column of each
+// mistake, the message and the fix; every mistake of a run is reported.
+//
+// gobus init writes this buf.gen.yaml, and a buf.yaml that finds
+// gobus/v1/options.proto, into a module of your own.
 package main
 
 import (

@@ -2,6 +2,7 @@ package gengobus_test
 
 import (
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,8 +19,8 @@ option go_package = "example.com/bad/v1;badv1";
 }
 
 // TestBadOptions checks that each contract mistake fails the generation
-// with an error naming the file, the message and the fix, and that no file
-// is written.
+// with an error naming the file, line and column of the option, the
+// message and the fix, and that no file is written.
 func TestBadOptions(t *testing.T) {
 	const (
 		a = "bad/v1/a.proto"
@@ -53,7 +54,7 @@ func TestBadOptions(t *testing.T) {
 		{
 			name: "command without endpoint",
 			srcs: map[string]string{a: contract(`message Foo { option (gobus.v1.command) = {}; }`)},
-			want: []string{a, "message bad.v1.Foo", "is a command without an endpoint", `name the endpoint that handles it, as in option (gobus.v1.command) = { endpoint: "sales" }`},
+			want: []string{a + ":5:15", "message bad.v1.Foo", "is a command without an endpoint", `name the endpoint that handles it, as in option (gobus.v1.command) = { endpoint: "sales" }`},
 		},
 		{
 			name: "command with a subject but no endpoint",
@@ -66,7 +67,7 @@ func TestBadOptions(t *testing.T) {
   option (gobus.v1.command) = {endpoint: "sales"};
   option (gobus.v1.event) = {};
 }`)},
-			want: []string{a, "message bad.v1.Foo", "is marked both a command and an event", "keep option (gobus.v1.command) if one endpoint handles it, or option (gobus.v1.event)"},
+			want: []string{a + ":7:3", "message bad.v1.Foo", "is marked both a command and an event", "keep option (gobus.v1.command) if one endpoint handles it, or option (gobus.v1.event)"},
 		},
 		{
 			name: "nested command and event",
@@ -156,7 +157,7 @@ func TestBadOptions(t *testing.T) {
 			srcs: map[string]string{a: contract(`
 message Foo { option (gobus.v1.event) = {subject: "orders.placed"}; }
 message Bar { option (gobus.v1.event) = {subject: "orders.placed"}; }`)},
-			want: []string{a, "message bad.v1.Bar", "routes to subject <prefix>.evt.orders.placed", "which message bad.v1.Foo in " + a + " already uses", routeFix},
+			want: []string{a + ":7:15", "message bad.v1.Bar", "routes to subject <prefix>.evt.orders.placed", "which message bad.v1.Foo in " + a + " already uses", routeFix},
 		},
 		{
 			name: "event subject equal to another event's full name",
@@ -262,6 +263,28 @@ message Foo { option (gobus.v1.command) = {endpoint: "order-service"}; }
 message Bar { option (gobus.v1.command) = {endpoint: "order_service"}; }`)},
 			want: []string{a, `the Go name OrderServiceHandler generated for endpoint "order_service" of message bad.v1.Bar collides with the one generated for endpoint "order-service" of message bad.v1.Foo`, nameFix},
 		},
+		{
+			name: "endpoint set as a field of the option",
+			srcs: map[string]string{a: contract(`message Foo {
+  option (gobus.v1.command).endpoint = "sa les";
+}`)},
+			want: []string{a + ":6:3", "message bad.v1.Foo", `endpoint "sa les" is not a valid NATS subject token`},
+		},
+		{
+			name: "subject too long",
+			srcs: badCommandSubject(strings.Repeat("s", 6000)),
+			want: []string{a + ":5:15", "message bad.v1.Foo", "subject is 6000 bytes long, and gobus allows at most 512", "fits in NATS's control line (4096 bytes by default)", "use a shorter subject, or leave it out"},
+		},
+		{
+			name: "event subject too long",
+			srcs: badEventSubject(strings.Repeat("a.", 300) + "b"),
+			want: []string{a, "subject is 601 bytes long, and gobus allows at most 512"},
+		},
+		{
+			name: "full name too long",
+			srcs: map[string]string{a: contract(`message ` + strings.Repeat("F", 520) + ` { option (gobus.v1.event) = {}; }`)},
+			want: []string{a + ":5:1", "the full name is 527 bytes long, and gobus allows at most 512 for a message type", "use a shorter package or message name"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -276,8 +299,12 @@ message Bar { option (gobus.v1.command) = {endpoint: "order_service"}; }`)},
 			}
 			msg := resp.GetError()
 			t.Log(msg)
-			if !strings.HasPrefix(msg, tc.want[0]+": ") {
-				t.Errorf("error does not start with the file path %q:\n%s", tc.want[0], msg)
+			at := regexp.QuoteMeta(tc.want[0])
+			if !strings.Contains(tc.want[0], ".proto:") {
+				at += `:\d+:\d+` // the test names the file only
+			}
+			if !regexp.MustCompile(`^` + at + `: `).MatchString(msg) {
+				t.Errorf("error does not start with the position %s:\n%s", at, msg)
 			}
 			for _, part := range tc.want[1:] {
 				if !strings.Contains(msg, part) {
@@ -285,5 +312,38 @@ message Bar { option (gobus.v1.command) = {endpoint: "order_service"}; }`)},
 				}
 			}
 		})
+	}
+}
+
+// Every mistake of a run is reported, each at its place, one a line; not
+// only the first.
+func TestEveryMistakeReported(t *testing.T) {
+	t.Parallel()
+	srcs := map[string]string{
+		"bad/v1/a.proto": contract(`
+message NoEndpoint { option (gobus.v1.command) = {}; }
+message BadBoth { option (gobus.v1.command) = {endpoint: "a b", subject: "x..y"}; }
+message Fine { option (gobus.v1.event) = {}; }`),
+		"bad/v1/b.proto": contract(`
+message BadSubject { option (gobus.v1.event) = {subject: "*"}; }`),
+	}
+	resp := generateFiles(t, mapResolver(srcs), "module=example.com", "bad/v1/a.proto", "bad/v1/b.proto")
+	if resp.Error == nil {
+		t.Fatal("generation succeeded")
+	}
+	lines := strings.Split(resp.GetError(), "\n")
+	want := []string{
+		"bad/v1/a.proto:6:22: message bad.v1.NoEndpoint is a command without an endpoint",
+		`bad/v1/a.proto:7:19: message bad.v1.BadBoth: endpoint "a b" is not a valid NATS subject token`,
+		`bad/v1/a.proto:7:19: message bad.v1.BadBoth: subject "x..y" is not a valid NATS subject`,
+		`bad/v1/b.proto:6:22: message bad.v1.BadSubject: subject "*" is not a valid NATS subject`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d errors, want %d:\n%s", len(lines), len(want), resp.GetError())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("error %d:\n%s\nwant it to start with\n%s", i+1, lines[i], w)
+		}
 	}
 }

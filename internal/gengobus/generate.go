@@ -23,9 +23,10 @@ const runtimeVersionCheck = "IsAtLeastVersion0_1_0"
 // runtimePath is the import path of the gobus runtime.
 const runtimePath = "github.com/gobusdev/gobus/runtime"
 
-// Generate writes the gobus code for every file that gen asks for. A
-// contract mistake comes back as an error naming the file, the message and
-// the fix; protogen sends it to buf or protoc in the plugin response.
+// Generate writes the gobus code for every file that gen asks for.
+// Contract mistakes come back as one error with a line per mistake, each
+// naming the file, line and column of the option, the message and the fix;
+// protogen sends it to buf or protoc in the plugin response.
 func Generate(gen *protogen.Plugin) error {
 	gen.SupportedFeatures = uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL |
 		pluginpb.CodeGeneratorResponse_FEATURE_SUPPORTS_EDITIONS)

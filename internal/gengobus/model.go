@@ -26,6 +26,7 @@ type contractFile struct {
 // contract is one message marked as a command or an event.
 type contract struct {
 	msg      *protogen.Message
+	at       position // where its gobus option is written
 	kind     kind
 	endpoint string // commands only: the destination endpoint
 	subject  string // the last part of the subject: the full name unless overridden
