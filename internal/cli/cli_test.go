@@ -324,7 +324,7 @@ func TestClearErrors(t *testing.T) {
 	}{
 		{[]string{"--server", "nats://127.0.0.1:1", "status"}, "cannot connect to NATS at nats://127.0.0.1:1"},
 		{[]string{"--prefix", "staging", "errors", "list"}, "no error stream staging_errors"},
-		{[]string{"--prefix", "a.b", "status"}, `prefix "a.b" is not a valid NATS subject token`},
+		{[]string{"--prefix", "a.b", "status"}, `prefix "a.b" is not valid`},
 		{[]string{"errors", "show", "42"}, "no failed message with id 42"},
 		{[]string{"errors", "show", "x"}, `"x" is not a failed-message id`},
 		{[]string{"errors", "retry", "1", "--all"}, "not both"},

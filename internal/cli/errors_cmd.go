@@ -28,8 +28,20 @@ func addSelectorFlags(cmd *cobra.Command, s *selector, withAll bool) {
 	f.StringVar(&s.typ, "type", "", "only messages of this type (proto full name)")
 	f.StringVar(&s.contains, "contains", "", "only messages whose error contains this text (case-insensitive)")
 	if withAll {
-		f.BoolVar(&s.all, "all", false, "every message in the error stream (with the filters above, every matching one)")
+		f.BoolVar(&s.all, "all", false, "every message in the error stream; with --endpoint, --type or --contains, every matching one")
 	}
+}
+
+// oneID is the argument rule of a command that takes one failed-message
+// id, with errors that say what is missing.
+func oneID(cmd *cobra.Command, args []string) error {
+	switch len(args) {
+	case 0:
+		return fmt.Errorf("give the id of a failed message, as in %s 12 (gobus errors list shows the ids)", cmd.CommandPath())
+	case 1:
+		return nil
+	}
+	return fmt.Errorf("%s takes one failed-message id, not %d", cmd.CommandPath(), len(args))
 }
 
 // parseIDs reads failed-message ids from the arguments.

@@ -32,7 +32,8 @@ endpoint's retry subject, so other subscribers do not see it twice. The
 message leaves the error stream only after JetStream stored the copy: a
 crash in between can duplicate it, never lose it.
 
-Choose messages by id, or with --all and the filters.`,
+Choose messages by id, by --endpoint, --type and --contains (a message
+must match each one given), or every message with --all.`,
 		Example: `  gobus errors retry 12 13
   gobus errors retry --endpoint billing
   gobus errors retry --all`,
@@ -49,7 +50,9 @@ func newDeleteCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete [ID...]",
 		Short: "Delete failed messages from the error stream",
-		Long:  `delete removes the chosen messages from the error stream for good. Choose them by id, or with --all and the filters.`,
+		Long: `delete removes the chosen messages from the error stream for good.
+Choose messages by id, by --endpoint, --type and --contains (a message
+must match each one given), or every message with --all.`,
 		Example: `  gobus errors delete 12
   gobus errors delete --type shop.sales.v1.PlaceOrder --contains "card declined"`,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -47,15 +47,39 @@ type session struct {
 	names topology.Names
 }
 
-// Main runs the command line with args and returns the exit code.
+// Main runs the command line with args and returns the exit code. An
+// error goes to stderr, as {"error": "..."} with --json.
 func Main(args []string, stdout, stderr io.Writer) int {
 	cmd := NewCommand(stdout, stderr)
 	cmd.SetArgs(args)
 	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(stderr, "gobus:", err)
+		if wantsJSON(cmd, args) {
+			_ = printJSON(stderr, struct {
+				Error string `json:"error"`
+			}{err.Error()})
+		} else {
+			fmt.Fprintln(stderr, "gobus:", err)
+		}
 		return 1
 	}
 	return 0
+}
+
+// wantsJSON reports whether --json was given, also when the error came
+// before the flags were parsed.
+func wantsJSON(root *cobra.Command, args []string) bool {
+	if f := root.PersistentFlags().Lookup("json"); f != nil && f.Value.String() == "true" {
+		return true
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
+	}
+	return false
 }
 
 // NewCommand returns the root command, writing to stdout and stderr.
@@ -79,9 +103,11 @@ and password, a token, an NKey seed file or a credentials file; TLS goes
 with any of them. Give passwords and tokens in the environment rather than
 as flags, which other users of the machine can see in the process list;
 help and errors never show them.`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("gobus {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	f := root.PersistentFlags()
@@ -115,7 +141,7 @@ func envOr(key, fallback string) string {
 
 // connect opens a session; the caller closes it.
 func (o *options) connect() (*session, error) {
-	if err := topology.CheckToken("prefix", o.prefix); err != nil {
+	if err := topology.CheckPrefix(o.prefix); err != nil {
 		return nil, err
 	}
 	authOpts, err := o.auth().Options()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -28,10 +29,13 @@ func newShowCommand(o *options) *cobra.Command {
 		Use:   "show ID",
 		Short: "Show one failed message: headers, error, stack and body",
 		Long: `show prints a failed message's headers, its error and stack, and its body.
-The body is decoded when its type is known: give the contracts as a
-descriptor set (buf build -o contracts.binpb); otherwise it is printed as
-hex.`,
-		Args: cobra.ExactArgs(1),
+The body is printed as JSON when its type is known: linked into this
+binary, or in the descriptor set given with --descriptors (make one with
+buf build -o contracts.binpb). Otherwise, or when it does not decode as
+that type, it is printed as hex.`,
+		Example: `  gobus errors show 12
+  gobus errors show 12 --descriptors contracts.binpb`,
+		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ids, err := parseIDs(args)
 			if err != nil {
@@ -99,7 +103,7 @@ func printFailed(w io.Writer, f *failed, body any, decoded bool) {
 	if decoded {
 		fmt.Fprintf(w, "body (%s):\n%s\n", f.Type, body)
 	} else {
-		fmt.Fprintf(w, "body (%d bytes, type unknown here: pass --descriptors to decode):\n%s\n", len(f.Body), body)
+		fmt.Fprintf(w, "body (%d bytes; type %s not linked into this binary, or the body is not one: pass --descriptors to decode):\n%s\n", len(f.Body), f.Type, body)
 	}
 }
 
@@ -143,22 +147,41 @@ func registerMessages(types *protoregistry.Types, msgs protoreflect.MessageDescr
 	return nil
 }
 
-// decodeBody returns the body as protojson when its type is known, else
-// as hex.
+// decodeBody returns the body as protojson when its type is known (in
+// types, else linked into this binary) and it decodes as that type, else
+// as a hex dump.
 func decodeBody(types *protoregistry.Types, f *failed) (any, bool) {
-	var mt protoreflect.MessageType
-	var err error
-	if types != nil {
-		mt, err = types.FindMessageByName(protoreflect.FullName(f.Type))
-	}
-	if mt == nil || err != nil {
-		mt, err = protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(f.Type))
-	}
-	if err == nil && mt != nil {
+	if mt := findType(types, protoreflect.FullName(f.Type)); mt != nil {
 		m := mt.New().Interface()
-		if proto.Unmarshal(f.Body, m) == nil {
+		if unmarshalBody(f, m) == nil {
 			return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Format(m), true
 		}
 	}
 	return hex.Dump(f.Body), false
+}
+
+// findType looks name up in types, then among the types linked into this
+// binary.
+func findType(types *protoregistry.Types, name protoreflect.FullName) protoreflect.MessageType {
+	if types != nil {
+		if mt, err := types.FindMessageByName(name); err == nil {
+			return mt
+		}
+	}
+	mt, _ := protoregistry.GlobalTypes.FindMessageByName(name)
+	return mt
+}
+
+// unmarshalBody decodes f's body into m as the runtime would: protojson
+// when the message says JSON, protobuf otherwise, and the data of a
+// structured-mode event.
+func unmarshalBody(f *failed, m proto.Message) error {
+	env, err := wire.Parse(f.Headers, f.Body)
+	if err != nil {
+		return proto.Unmarshal(f.Body, m)
+	}
+	if strings.HasPrefix(env.ContentType, wire.ContentTypeJSON) {
+		return protojson.Unmarshal(env.Data, m)
+	}
+	return proto.Unmarshal(env.Data, m)
 }
