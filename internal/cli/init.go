@@ -112,14 +112,20 @@ func runInit(dir string, opts initOptions) (*initReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	// go.mod first: when gobus cannot be found, no file is written yet.
+	if err := addRequirements(g, mod, opts.gobusPath, rep); err != nil {
+		return nil, err
+	}
 	for _, f := range files {
 		if err := writeNew(dir, f, rep); err != nil {
 			return nil, err
 		}
 	}
-	if err := addRequirements(g, mod, opts.gobusPath, rep); err != nil {
+	// -e: main.go imports the package buf generate has yet to write.
+	if _, err := g.run("mod", "tidy", "-e"); err != nil {
 		return nil, err
 	}
+	rep.GoMod = append(rep.GoMod, "go mod tidy -e")
 	return rep, nil
 }
 
@@ -173,8 +179,7 @@ func writeNew(dir string, f scaffoldFile, rep *initReport) error {
 	return nil
 }
 
-// addRequirements adds the gobus runtime and the tools to go.mod, then
-// tidies it.
+// addRequirements adds the gobus runtime and the tools to go.mod.
 func addRequirements(g goRunner, mod *goModule, gobusPath string, rep *initReport) error {
 	edits := gobusEdits(mod, gobusPath)
 	for _, t := range []string{toolProtocGenGo, toolProtocGenGobus} {
@@ -192,8 +197,6 @@ func addRequirements(g goRunner, mod *goModule, gobusPath string, rep *initRepor
 	if !mod.hasTool(toolBuf) {
 		steps = append(steps, []string{"get", "-tool", toolBuf + "@" + bufVersion})
 	}
-	// -e: main.go imports the package buf generate has yet to write.
-	steps = append(steps, []string{"mod", "tidy", "-e"})
 	for _, args := range steps {
 		if _, err := g.run(args...); err != nil {
 			if args[0] == "get" && strings.HasPrefix(args[1], gobusModule) {
