@@ -43,6 +43,7 @@ func newInitCommand(o *options) *cobra.Command {
   third_party/gobus/gobus/v1/     the gobus options, vendored for buf
   proto/shop/v1/shop.proto        an example contract: a command and an event
   main.go                         an endpoint with a handler, a subscriber, a send
+  .gitignore                      /.gobus/, the embedded server's store
 
 and adds to go.mod the gobus runtime and the tools buf, protoc-gen-go and
 protoc-gen-gobus, so that go tool buf generate needs no global install. In a

@@ -105,6 +105,7 @@ func TestInitNewModule(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "gen", "gobus")); err == nil {
 		t.Error("buf generate wrote Go code for the vendored gobus options")
 	}
+	run(t, dir, "go", "vet", "./...")
 }
 
 // An existing module with a contract of its own (a nested message, an enum
