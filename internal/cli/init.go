@@ -149,6 +149,9 @@ func ensureModule(g goRunner, module string, rep *initReport) (*goModule, error)
 	if err != nil {
 		return nil, err
 	}
+	if mod.Module.Path == gobusModule {
+		return nil, fmt.Errorf("%s is gobus itself: run gobus init in a module of your own", g.dir)
+	}
 	if module != "" && mod.Module.Path != module {
 		return nil, fmt.Errorf("--module %s: %s already is module %s", module, filepath.Join(g.dir, "go.mod"), mod.Module.Path)
 	}

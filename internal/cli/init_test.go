@@ -173,6 +173,10 @@ func TestInitAgain(t *testing.T) {
 func TestInitMistakes(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	gobusItself := t.TempDir()
+	if err := os.WriteFile(filepath.Join(gobusItself, "go.mod"), []byte("module github.com/gobusdev/gobus\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -180,11 +184,15 @@ func TestInitMistakes(t *testing.T) {
 		{[]string{"init", dir, "--gobus-path", t.TempDir()}, "give the directory of a gobus checkout"},
 		{[]string{"init", dir, "--gobus-path", filepath.Join(gobusRoot(t), "tools", "..", "bench", "watermill")}, "is not module github.com/gobusdev/gobus"},
 		{[]string{"init", dir, "a", "b"}, "accepts at most 1 arg"},
+		{[]string{"init", gobusItself}, "is gobus itself: run gobus init in a module of your own"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := cli.Main(tc.args, &out, &errOut); code == 0 || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("gobus %s: exit %d, %s; want an error containing %q", strings.Join(tc.args, " "), code, errOut.String(), tc.want)
 		}
+	}
+	if entries, _ := os.ReadDir(gobusItself); len(entries) != 1 {
+		t.Errorf("gobus init wrote into gobus itself: %v", entries)
 	}
 }
 
