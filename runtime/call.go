@@ -15,7 +15,7 @@ func (ep *Endpoint) call(ctx context.Context, reg *registration, mc *MessageCont
 			err = &PanicError{Value: r, Stack: string(debug.Stack())}
 		}
 	}()
-	return reg.handle(ctx, mc, msg.Data(), mc.env.ContentType)
+	return reg.handle(ctx, mc, mc.env.Data, mc.env.ContentType)
 }
 
 // PanicError is a panic in a handler, caught and treated as a failure.
