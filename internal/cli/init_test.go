@@ -183,7 +183,7 @@ func TestInitMistakes(t *testing.T) {
 	}{
 		{[]string{"init", dir, "--gobus-path", t.TempDir()}, "give the directory of a gobus checkout"},
 		{[]string{"init", dir, "--gobus-path", filepath.Join(gobusRoot(t), "tools", "..", "bench", "watermill")}, "is not module github.com/gobusdev/gobus"},
-		{[]string{"init", dir, "a", "b"}, "accepts at most 1 arg"},
+		{[]string{"init", dir, "a", "b"}, "gobus init takes one directory, not 3"},
 		{[]string{"init", gobusItself}, "is gobus itself: run gobus init in a module of your own"},
 	} {
 		var out, errOut bytes.Buffer
