@@ -186,4 +186,3 @@ func suggestEndpoint(endpoint string) string {
 	}
 	return strings.TrimRight(s, "-")
 }
-
