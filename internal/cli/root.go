@@ -126,7 +126,7 @@ help and errors never show them.`,
 	f.StringVar(&o.tlsCert, "tlscert", os.Getenv("GOBUS_TLS_CERT"), "PEM file with the client certificate, with --tlskey; implies TLS (env GOBUS_TLS_CERT)")
 	f.StringVar(&o.tlsKey, "tlskey", os.Getenv("GOBUS_TLS_KEY"), "PEM file with the client certificate's private key (env GOBUS_TLS_KEY)")
 	f.StringVar(&o.prefix, "prefix", envOr("GOBUS_PREFIX", topology.DefaultPrefix), "subject and stream prefix of the gobus environment (env GOBUS_PREFIX)")
-	f.BoolVar(&o.jsonOut, "json", false, "print JSON for scripts instead of tables")
+	f.BoolVar(&o.jsonOut, "json", false, "print JSON for scripts instead of tables, and errors as {\"error\": ...} on stderr")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long a command may take")
 	root.AddCommand(newInitCommand(o), newStatusCommand(o), newErrorsCommand(o))
 	return root
