@@ -144,3 +144,49 @@ func consumerInfo(t *testing.T, c *gobus.Client, stream, name string) *jetstream
 	})
 	return info
 }
+
+// With WithStrictInstaller, an endpoint whose own queue stream differs from
+// the options fails to start, naming the stream and the setting; without
+// it, it starts and keeps the stream's setting.
+func TestStrictInstallerFailsStart(t *testing.T) {
+	t.Parallel()
+	url := newServerURL(t)
+	admin := connect(t, url)
+	ctx := context.Background()
+	// "listener" only handles events, so no client creates its queue in
+	// Connect: its Start does.
+	if _, err := admin.JetStream().CreateStream(ctx, jetstream.StreamConfig{
+		Name:       "gobus_queue_listener",
+		Subjects:   []string{"gobus.cmd.listener.>", "gobus.retry.listener"},
+		Retention:  jetstream.WorkQueuePolicy,
+		Duplicates: 10 * time.Minute,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	register := func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkDoneHandler(ep, workDoneFunc(func(context.Context, *gobus.MessageContext, *gobustestv1.WorkDone) error { return nil }))
+	}
+	strict := connect(t, url, gobus.WithStrictInstaller())
+	ep, err := gobus.NewEndpoint(strict, "listener")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := register(ep); err != nil {
+		t.Fatal(err)
+	}
+	err = ep.Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "stream gobus_queue_listener: duplicate_window is 10m0s, the options want 2m0s") {
+		t.Errorf("Start with WithStrictInstaller: %v, want an error naming the stream and its duplicate window", err)
+	}
+	_ = ep.Stop(ctx)
+
+	lenient := connect(t, url)
+	startEndpoint(t, lenient, "listener", register)
+	s, err := admin.JetStream().Stream(ctx, "gobus_queue_listener")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CachedInfo().Config.Duplicates; got != 10*time.Minute {
+		t.Errorf("the duplicate window is %s after a lenient Start, want 10m kept", got)
+	}
+}
