@@ -91,7 +91,9 @@ func WithEmbeddedServer(s EmbeddedServer) Option {
 
 // WithPrefix sets the prefix of every subject and stream name, so that
 // several environments can share one NATS account. It is one NATS subject
-// token; the default is "gobus".
+// token of up to 64 letters, digits and '-', without '_' (stream names
+// join the prefix to the rest with '_', so the first '_' must end it); the
+// default is "gobus".
 func WithPrefix(prefix string) Option {
 	return clientOptionFunc(func(c *clientConfig) { c.prefix = prefix })
 }
@@ -117,13 +119,16 @@ func WithSource(source string) Option {
 
 // WithRoute sends commands of messageType (a proto full name, such as the
 // generated PlaceOrderType constant) to endpoint instead of the endpoint the
-// contract names.
+// contract names. [Connect] fails with [ErrInvalidOption] if no contract in
+// the program declares messageType as a command.
 func WithRoute(messageType, endpoint string) Option {
 	return clientOptionFunc(func(c *clientConfig) { c.routes[messageType] = endpoint })
 }
 
-// WithReplicas sets the replica count of the streams and consumers the
-// installer creates; use 3 on a three-node cluster. The default is 1.
+// WithReplicas sets the replica count of the streams the installer
+// creates; use 3 on a three-node cluster. Their consumers have as many.
+// The default is 1. The installer never changes the replicas of a stream
+// that exists (see [WithStrictInstaller]).
 func WithReplicas(n int) Option {
 	return clientOptionFunc(func(c *clientConfig) { c.replicas = n })
 }
