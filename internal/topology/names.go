@@ -36,8 +36,15 @@ func CheckToken(what, s string) error {
 
 // CheckPrefix returns an error naming what is wrong with prefix. A prefix
 // is one NATS subject token without '_': the first '_' of a stream name
-// ends its prefix, which keeps the stream names of two prefixes apart.
+// ends its prefix, which keeps the stream names of two prefixes apart. It
+// is not "KV" or "OBJ", in any case: JetStream names the streams of
+// key-value buckets "KV_<bucket>" and of object stores "OBJ_<bucket>", so
+// prefix "KV"'s queue of endpoint "deliveries" would be the stream of
+// prefix "queue"'s deliveries bucket, "KV_queue_deliveries".
 func CheckPrefix(prefix string) error {
+	if strings.EqualFold(prefix, "KV") || strings.EqualFold(prefix, "OBJ") {
+		return fmt.Errorf("prefix %q is reserved: JetStream names the streams of key-value buckets KV_<bucket> and of object stores OBJ_<bucket>; use another prefix, such as %q", prefix, prefix+"-bus")
+	}
 	if !prefixPattern.MatchString(prefix) {
 		return fmt.Errorf("prefix %q is not valid: use up to 64 letters, digits and '-', starting with a letter, such as %q (no '_': stream names join the prefix to the rest with '_', and the first '_' must end the prefix)", prefix, suggestPrefix(prefix))
 	}
@@ -115,6 +122,11 @@ func (n Names) ErrorSubject(endpoint string) string { return n.Prefix + ".err." 
 
 // ErrorSubjects is the subject filter of the errors stream.
 func (n Names) ErrorSubjects() string { return n.Prefix + ".err.>" }
+
+// DeliveriesBucket is the key-value bucket that records the outcomes of
+// deliveries, which tell a suspect message from a healthy one. Its stream
+// is "KV_" and the bucket's name.
+func (n Names) DeliveriesBucket() string { return n.Prefix + "_deliveries" }
 
 // Consumer is the durable consumer name of endpoint, on its queue stream
 // and on the events stream alike.

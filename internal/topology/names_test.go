@@ -26,7 +26,7 @@ func TestDefaultNames(t *testing.T) {
 // "cx_queue"'s events stream and prefix "cx"'s queue of endpoint "events"
 // were both "cx_queue_events".
 func TestStreamNamesAreInjective(t *testing.T) {
-	parts := []string{"cx", "cx_queue", "queue", "queue_cx", "events", "errors", "cx-queue", "q_events", "a_errors", "x"}
+	parts := []string{"cx", "cx_queue", "queue", "queue_cx", "events", "errors", "cx-queue", "q_events", "a_errors", "x", "KV", "kv", "OBJ", "deliveries"}
 	owner := map[string]string{}
 	claim := func(stream, who string) {
 		if prev, ok := owner[stream]; ok && prev != who {
@@ -41,14 +41,17 @@ func TestStreamNamesAreInjective(t *testing.T) {
 		n := Names{Prefix: prefix}
 		claim(n.EventsStream(), "events of "+prefix)
 		claim(n.ErrorsStream(), "errors of "+prefix)
+		claim("KV_"+n.DeliveriesBucket(), "deliveries bucket of "+prefix)
 		for _, endpoint := range parts {
 			if ValidToken(endpoint) {
 				claim(n.QueueStream(endpoint), "queue "+endpoint+" of "+prefix)
 			}
 		}
 	}
-	if err := CheckPrefix("cx_queue"); err == nil {
-		t.Error("prefix cx_queue accepted")
+	for _, bad := range []string{"cx_queue", "KV", "obj"} {
+		if err := CheckPrefix(bad); err == nil {
+			t.Errorf("prefix %s accepted", bad)
+		}
 	}
 }
 
