@@ -25,6 +25,7 @@ func TestInvalidConfigurationFailsAtStartUp(t *testing.T) {
 		{"embedded without store", []gobus.Option{gobus.WithEmbeddedServer(gobus.EmbeddedServer{})}, "StoreDir"},
 		{"prefix with a dot", []gobus.Option{gobus.WithURL(url), gobus.WithPrefix("prod.eu")}, `prefix "prod.eu"`},
 		{"prefix with a wildcard", []gobus.Option{gobus.WithURL(url), gobus.WithPrefix("*")}, `prefix "*" is not valid`},
+		{"reserved prefix", []gobus.Option{gobus.WithURL(url), gobus.WithPrefix("KV")}, `prefix "KV" is reserved`},
 		{"route to an invalid endpoint", []gobus.Option{gobus.WithURL(url), gobus.WithRoute(gobustestv1.WorkType, "a b")}, `endpoint "a b"`},
 		{"zero replicas", []gobus.Option{gobus.WithURL(url), gobus.WithReplicas(0)}, "WithReplicas(0)"},
 	}
