@@ -18,7 +18,7 @@ import (
 // endpoint's queue stream in the middle of a stream of Work, and its
 // restart on the same store, lose nothing: every Work has its WorkDone
 // stored, once; the queue stored each Work once; and the queue stream
-// still has three replicas, all current. The test measures the time until
+// still has three replicas, all current, as has its consumer. The test measures the time until
 // the queue stream has a new leader and the longest stall of handling
 // after the kill.
 func TestClusterProcessKilledQueueLeaderLosesNothing(t *testing.T) {
@@ -111,6 +111,10 @@ func TestClusterProcessKilledQueueLeaderLosesNothing(t *testing.T) {
 		return ok && replicasCurrent(info) == 3
 	})
 	checkReplicas(t, leaderInfo(t, admin, faultQueue), "after the restart")
+	waitWithin(t, 30*time.Second, "three replicas of the queue consumer", func() bool {
+		ci := consumerInfo(t, admin, faultQueue, "worker")
+		return ci.Cluster != nil && ci.Cluster.Leader != "" && len(ci.Cluster.Replicas) == 2
+	})
 	stall, stallAt := runs.longestGap(killed)
 	t.Logf("%d Work on 3 node processes, R3: killed %s (leader of %s; queue consumer leader %s) with %d handled; "+
 		"new leader %s after %s; handling stalled %s at most (from %s after the kill), resumed at %s; "+
