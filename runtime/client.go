@@ -213,6 +213,11 @@ func (c *Client) subjectFor(r Route) (string, error) {
 	if s, ok := c.subjects.Load(r.Type); ok {
 		return s.(string), nil
 	}
+	// Checked once per type: a hand-built route that the table never saw
+	// must not reach the wire either.
+	if err := r.validate(); err != nil {
+		return "", err
+	}
 	var subject string
 	switch r.Kind {
 	case KindCommand:

@@ -7,9 +7,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// deliveriesBucket is the name of the KV bucket of delivery records.
-func (c *Client) deliveriesBucket() string { return c.cfg.prefix + "_deliveries" }
-
 // deliveryRecords opens the delivery records of endpoint, creating their
 // bucket if the installer is on. Without the bucket, suspects are still
 // run alone, but only the delivery count can tell a message that kills
@@ -20,7 +17,7 @@ func (c *Client) deliveryRecords(ctx context.Context, endpoint string) *delivery
 }
 
 func (c *Client) openDeliveries(ctx context.Context) jetstream.KeyValue {
-	name := c.deliveriesBucket()
+	name := c.names.DeliveriesBucket()
 	kv, err := c.js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) && c.cfg.install {
 		kv, err = c.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{

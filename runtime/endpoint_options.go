@@ -98,6 +98,12 @@ func (c *endpointConfig) validate() error {
 	if err := c.validateMaxHandling(); err != nil {
 		return err
 	}
+	if err := checkDeclaredTypes("WithRetryPolicyFor", sortedKeys(c.retryFor)); err != nil {
+		return err
+	}
+	if err := checkDeclaredTypes("WithMaxHandlingTimeFor", sortedKeys(c.maxHandlingFor)); err != nil {
+		return err
+	}
 	if err := c.retry.validate(); err != nil {
 		return err
 	}

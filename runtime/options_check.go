@@ -31,20 +31,17 @@ func (c *clientConfig) validateRoutes() error {
 	return nil
 }
 
-// checkRetryPolicyTypes checks that every type given to
+// checkDeclaredTypes checks that every type given to an option such as
 // [WithRetryPolicyFor] is one that some contract declares, so that a typo
-// fails at [NewEndpoint] instead of being ignored. endpointConfig.validate
-// is to call it.
-//
-//lint:ignore U1000 to be called by endpointConfig.validate (endpoint_options.go); until then TestWithRetryPolicyForAnUndeclaredTypeFailsAtNewEndpoint skips.
-func checkRetryPolicyTypes(retryFor map[string]RetryPolicy) error {
+// fails at [NewEndpoint] instead of being ignored.
+func checkDeclaredTypes(option string, types []string) error {
 	known := map[string]Route{}
 	for _, r := range Routes() {
 		known[r.Type] = r
 	}
-	for _, typ := range sortedKeys(retryFor) {
+	for _, typ := range types {
 		if _, ok := known[typ]; !ok {
-			return invalidf("WithRetryPolicyFor(%q): no contract declares message type %q: use the generated <Message>Type constant, one of %s", typ, typ, typesOf(known, 0))
+			return invalidf("%s(%q): no contract declares message type %q: use the generated <Message>Type constant, one of %s", option, typ, typ, typesOf(known, 0))
 		}
 	}
 	return nil

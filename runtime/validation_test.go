@@ -108,7 +108,6 @@ func TestWithRouteOfAnUndeclaredTypeFailsAtConnect(t *testing.T) {
 // NewEndpoint instead of being ignored.
 func TestWithRetryPolicyForAnUndeclaredTypeFailsAtNewEndpoint(t *testing.T) {
 	t.Parallel()
-	t.Skip("needs endpointConfig.validate to call checkRetryPolicyTypes (runtime/options_check.go)")
 	c := connect(t, newServerURL(t))
 	_, err := gobus.NewEndpoint(c, "worker", gobus.WithRetryPolicyFor("gobustest.v1.Wrok", gobus.NoRetries()))
 	if !errors.Is(err, gobus.ErrInvalidOption) || !strings.Contains(err.Error(), `WithRetryPolicyFor("gobustest.v1.Wrok")`) {
