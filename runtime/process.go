@@ -27,7 +27,8 @@ type delivery struct {
 	policy RetryPolicy
 	n      int // delivery count, 1 the first time
 
-	release  func() // lets the next message through the gate
+	gate     *gate // the gate d passed, nil until admitted
+	alone    bool  // d passed the gate alone, as a suspect
 	released atomic.Bool
 }
 
@@ -55,11 +56,10 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg, w pump.Watch
 		return
 	}
 	d.policy = ep.policyFor(d.reg.route)
-	release, ok := ep.admit(ctx, d)
-	if !ok {
+	if !ep.admit(ctx, d) {
 		return
 	}
-	defer release()
+	defer d.release()
 	ep.tryAll(ctx, d, w)
 }
 

@@ -77,41 +77,47 @@ func (g *gate) leaveAlone() {
 // admit lets d through the gate: with the others, or alone as a suspect.
 // It returns false when d was settled instead: a suspect that died alone
 // too often, or, without delivery records, one delivered too often.
-func (ep *Endpoint) admit(ctx context.Context, d *delivery) (release func(), ok bool) {
+func (ep *Endpoint) admit(ctx context.Context, d *delivery) bool {
 	if d.n == 1 {
 		ep.gate.enter()
-		return d.releaseOnce(ep.gate.leave), true
+		d.gate = ep.gate
+		return true
 	}
 	rec, known := ep.records.get(ctx, d.meta)
 	if known && rec.explains(d.n) {
 		ep.gate.enter()
-		return d.releaseOnce(ep.gate.leave), true
+		d.gate = ep.gate
+		return true
 	}
 	if !known && d.n > 1+d.policy.Delayed+crashAllowance {
 		ep.moveToErrors(ctx, d.msg, d.meta, &exhaustedError{deliveries: d.n}, d.policy.MaxAttempts())
-		return nil, false
+		return false
 	}
 	if rec.kind == outcomeSuspect && rec.alone >= suspectAllowance {
 		ep.moveToErrors(ctx, d.msg, d.meta, &exhaustedError{deliveries: d.n, alone: rec.alone}, d.mc.attempt)
-		return nil, false
+		return false
 	}
 	ep.gate.enterAlone()
 	// Recorded once alone, right before the handler runs: a suspect
 	// waiting at the gate is not to blame for a death.
 	ep.records.put(ctx, d.meta, record{kind: outcomeSuspect, delivery: d.n, alone: rec.alone + 1})
 	ep.log.Info("gobus: running a message alone: its last delivery ended without an outcome", d.logAttrs("runs_alone", rec.alone+1)...)
-	return d.releaseOnce(ep.gate.leaveAlone), true
+	d.gate, d.alone = ep.gate, true
+	return true
 }
 
-// releaseOnce wraps a gate release so that the worker and the watch that
-// gave up on a hung handler may both call it.
-func (d *delivery) releaseOnce(f func()) func() {
-	d.release = func() {
-		if d.released.CompareAndSwap(false, true) {
-			f()
-		}
+// release lets the next message through the gate d passed. The worker
+// and the watch that gave up on a hung handler may both call it; it acts
+// once.
+func (d *delivery) release() {
+	if d.gate == nil || !d.released.CompareAndSwap(false, true) {
+		return
 	}
-	return d.release
+	if d.alone {
+		d.gate.leaveAlone()
+	} else {
+		d.gate.leave()
+	}
 }
 
 // Outcomes of a delivery, as the records keep them.
