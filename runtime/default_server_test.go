@@ -1,36 +1,16 @@
 package gobus_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
 	gobus "github.com/gobusdev/gobus/runtime"
 )
-
-// syncBuffer is a bytes.Buffer a logger may write to from any goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // With no server option and no GOBUS_URL, Connect starts the embedded
 // server with its store under the working directory, says so once, and
@@ -40,7 +20,7 @@ func TestConnectWithNoOptionsStartsTheEmbeddedServer(t *testing.T) {
 	t.Chdir(dir)
 	t.Setenv(gobus.EnvURL, "")
 	ctx := context.Background()
-	var logs syncBuffer
+	var logs lockedBuffer
 	c, err := gobus.Connect(ctx, gobus.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)
