@@ -2,7 +2,6 @@ package gobus_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"sync"
 	"testing"
 	"time"
 
@@ -250,7 +248,7 @@ func raceEnabled() bool {
 // workerProcess is a running worker.
 type workerProcess struct {
 	cmd    *exec.Cmd
-	output *lockedBuffer
+	output *natstest.LockedBuffer
 	exited chan struct{} // closed once the process is gone
 	err    error         // its exit status, once exited is closed
 }
@@ -258,7 +256,7 @@ type workerProcess struct {
 // startWorker starts the worker; the test's end kills it if it still runs.
 func startWorker(t *testing.T, bin string, args ...string) *workerProcess {
 	t.Helper()
-	w := &workerProcess{cmd: exec.Command(bin, args...), output: &lockedBuffer{}, exited: make(chan struct{})}
+	w := &workerProcess{cmd: exec.Command(bin, args...), output: &natstest.LockedBuffer{}, exited: make(chan struct{})}
 	w.cmd.Stdout = w.output
 	w.cmd.Stderr = w.output
 	if err := w.cmd.Start(); err != nil {
@@ -340,23 +338,4 @@ func readRuns(t *testing.T, path string) map[string]int {
 		t.Fatal(err)
 	}
 	return runs
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use, for a process's
-// output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gobusdev/gobus/internal/natstest"
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
 	gobus "github.com/gobusdev/gobus/runtime"
 )
@@ -20,7 +21,7 @@ func TestConnectWithNoOptionsStartsTheEmbeddedServer(t *testing.T) {
 	t.Chdir(dir)
 	t.Setenv(gobus.EnvURL, "")
 	ctx := context.Background()
-	var logs lockedBuffer
+	var logs natstest.LockedBuffer
 	c, err := gobus.Connect(ctx, gobus.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)

@@ -293,7 +293,7 @@ func TestStopWhileTheServerIsDown(t *testing.T) {
 	t.Parallel()
 	ns := natstest.RunServer(t)
 	url := ns.ClientURL()
-	var logs lockedBuffer
+	var logs natstest.LockedBuffer
 	c := connect(t, url, gobus.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	ep := startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
 		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error { return nil }))

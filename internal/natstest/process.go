@@ -37,7 +37,7 @@ type ProcessNode struct {
 	args         []string
 	cmd          *exec.Cmd
 	exited       chan struct{}
-	output       *lockedBuffer
+	output       *LockedBuffer
 }
 
 // RunProcessCluster builds nats-server and starts a JetStream cluster of n
@@ -103,7 +103,7 @@ func (node *ProcessNode) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d"
 func (node *ProcessNode) Start(t testing.TB) {
 	t.Helper()
 	node.cmd = exec.Command(node.bin, node.args...)
-	node.output = &lockedBuffer{}
+	node.output = &LockedBuffer{}
 	node.cmd.Stdout, node.cmd.Stderr = node.output, node.output
 	node.exited = make(chan struct{})
 	if err := node.cmd.Start(); err != nil {
@@ -185,20 +185,22 @@ func buildNATSServer(t testing.TB) string {
 	return bin
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use, for a process's
-// output.
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer safe for concurrent use, for a process's
+// output or a logger's.
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+// String returns what was written.
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
