@@ -79,6 +79,12 @@ func (b *Batch) Dispatch(ctx context.Context, out Outgoing) error {
 	if err != nil {
 		return err
 	}
+	return b.c.dispatch(ctx, b.c.newOutgoing(out, id, msg, b))
+}
+
+// store publishes m without waiting for its acknowledgement, once the
+// window has room: the end of the batch's dispatch chain.
+func (b *Batch) store(ctx context.Context, m *OutgoingMessage) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for len(b.inflight) >= b.window {
@@ -86,11 +92,11 @@ func (b *Batch) Dispatch(ctx context.Context, out Outgoing) error {
 			return err
 		}
 	}
-	f, err := b.c.js.PublishMsgAsync(msg)
+	f, err := b.c.js.PublishMsgAsync(m.Msg)
 	if err != nil {
-		return fmt.Errorf("gobus: %s %s: %w", verb(out.Route.Kind), out.Route.Type, err)
+		return fmt.Errorf("gobus: %s %s: %w", verb(m.Route.Kind), m.Route.Type, err)
 	}
-	b.inflight = append(b.inflight, pending{id: id, typ: out.Route.Type, future: f})
+	b.inflight = append(b.inflight, pending{id: m.ID, typ: m.Route.Type, future: f})
 	return nil
 }
 

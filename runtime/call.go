@@ -5,17 +5,35 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 )
 
-// call runs the handler, turning a panic into an error with its stack.
-func (ep *Endpoint) call(ctx context.Context, reg *registration, mc *MessageContext, msg jetstream.Msg) (err error) {
+// call runs the handling chain on msg, turning a panic in a handler or a
+// middleware into an error with its stack.
+func (ep *Endpoint) call(ctx context.Context, mc *MessageContext, msg proto.Message) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Value: r, Stack: string(debug.Stack())}
 		}
 	}()
-	return reg.handle(ctx, mc, mc.env.Data, mc.env.ContentType)
+	return ep.handle(ctx, mc, msg)
+}
+
+// runHandler is the innermost link of the handling chain: the registered
+// handler, then the dispatch of what it sent.
+func runHandler(ctx context.Context, mc *MessageContext, msg proto.Message) error {
+	if err := mc.reg.call(ctx, mc, msg); err != nil {
+		return err
+	}
+	return mc.flush(ctx)
+}
+
+// buildChains composes the endpoint's handling and dispatch chains: the
+// client's middleware outside the endpoint's.
+func (ep *Endpoint) buildChains() {
+	c := ep.client
+	ep.handle = chain(runHandler, c.cfg.middleware, ep.cfg.middleware)
+	ep.dispatch = dispatchChain(storeOutgoing, c.cfg.dispatchMiddleware, ep.cfg.dispatchMiddleware)
 }
 
 // PanicError is a panic in a handler, caught and treated as a failure.

@@ -36,6 +36,9 @@ type Client struct {
 	installer  *topology.Installer
 	subjects   sync.Map // message type → subject
 
+	// dispatch is the chain of what the client sends outside handlers.
+	dispatch DispatchFunc
+
 	recordsOnce sync.Once
 	recordsKV   jetstream.KeyValue // nil without delivery records
 
@@ -73,6 +76,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		return nil, invalidf("%s", strings.Join(conflicts, "; "))
 	}
 	c := &Client{cfg: cfg, names: topology.Names{Prefix: cfg.prefix}, closeDone: make(chan struct{})}
+	c.dispatch = dispatchChain(storeOutgoing, cfg.dispatchMiddleware)
 	if err := c.connect(); err != nil {
 		return nil, err
 	}
@@ -239,14 +243,11 @@ func (c *Client) Dispatch(ctx context.Context, out Outgoing) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
-	msg, _, err := c.outgoingMessage(out)
+	msg, id, err := c.outgoingMessage(out)
 	if err != nil {
 		return err
 	}
-	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("gobus: %s %s: %w", verb(out.Route.Kind), out.Route.Type, err)
-	}
-	return nil
+	return c.dispatch(ctx, c.newOutgoing(out, id, msg, c))
 }
 
 // outgoingMessage is the NATS message for a message sent outside a
@@ -303,11 +304,7 @@ func (c *Client) encode(out Outgoing, data []byte, id, source, correlation, caus
 		Intent:        intent,
 		Data:          data,
 	}
-	msg := env.Message(subject)
-	if err := c.checkSize(msg, out.Route); err != nil {
-		return nil, err
-	}
-	return msg, nil
+	return env.Message(subject), nil
 }
 
 // checkSize fails with [ErrTooLarge] when msg is larger than the server

@@ -39,7 +39,10 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, contentType string) {
 		contentType = wire.MediaType(contentType)
 		for _, reg := range regs {
-			err := reg.handle(context.Background(), nil, data, contentType)
+			msg, err := reg.decode(body{data: data, contentType: contentType})
+			if err == nil {
+				err = reg.call(context.Background(), nil, msg)
+			}
 			if err == nil {
 				continue
 			}

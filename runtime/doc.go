@@ -37,6 +37,22 @@
 //		return salesv1.PublishOrderPlaced(ctx, mc, &salesv1.OrderPlaced{OrderId: cmd.GetOrderId()})
 //	}
 //
+// # Middleware
+//
+// [WithMiddleware] wraps the handling of every message, [WithDispatchMiddleware]
+// every outgoing one; both take the func(next) next shape, given to
+// [Connect] for all of a client's endpoints or to [NewEndpoint] for one:
+//
+//	timing := func(next gobus.Handler) gobus.Handler {
+//		return func(ctx context.Context, mc *gobus.MessageContext, msg proto.Message) error {
+//			start := time.Now()
+//			err := next(ctx, mc, msg)
+//			log.Printf("%s took %s, next: %s", mc.Type(), time.Since(start), mc.NextStep(err))
+//			return err
+//		}
+//	}
+//	sales, err := gobus.NewEndpoint(client, "sales", gobus.WithMiddleware(timing))
+//
 // # Guarantees
 //
 // Delivery is at least once. A message is acknowledged only after its

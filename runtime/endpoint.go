@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gobusdev/gobus/internal/pump"
 	"github.com/gobusdev/gobus/internal/topology"
@@ -32,7 +33,11 @@ type Endpoint struct {
 
 	gate    *gate
 	records *deliveryRecords
-	hung    atomic.Int64 // handlers given up past their max handling time
+	// handle is the handling chain, dispatch the chain of what the
+	// endpoint's handlers send; both are built at Start.
+	handle   Handler
+	dispatch DispatchFunc
+	hung     atomic.Int64 // handlers given up past their max handling time
 
 	mu       sync.Mutex
 	handlers map[string]*registration
@@ -46,7 +51,8 @@ type Endpoint struct {
 type registration struct {
 	route   Route
 	subject string // where the type arrives, computed at Start
-	handle  func(ctx context.Context, mc *MessageContext, data []byte, contentType string) error
+	decode  func(body) (proto.Message, error)
+	call    Handler // the user's handler, typed
 }
 
 // NewEndpoint returns the endpoint name hosted by client c. The name is a
@@ -122,6 +128,7 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 		return ErrClosed
 	}
 	ep.records = ep.client.deliveryRecords(ctx, ep.name)
+	ep.buildChains()
 	p, err := pump.Start(ctx, pump.Config{
 		Sources:     ep.sources(),
 		Concurrency: ep.cfg.concurrency,

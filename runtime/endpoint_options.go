@@ -24,6 +24,9 @@ type endpointConfig struct {
 	// maxHandling bounds one try of a handler; see WithMaxHandlingTime.
 	maxHandling    time.Duration
 	maxHandlingFor map[string]time.Duration
+
+	middleware         []Middleware
+	dispatchMiddleware []DispatchMiddleware
 }
 
 // DefaultConcurrency is how many handlers an endpoint runs at once unless

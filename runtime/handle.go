@@ -36,13 +36,19 @@ func newRegistration[M proto.Message](r Route, h HandlerFunc[M]) *registration {
 	mt := zero.ProtoReflect().Type()
 	return &registration{
 		route: r,
-		handle: func(ctx context.Context, mc *MessageContext, data []byte, contentType string) error {
-			b := bodyOf(mc, data, contentType)
-			msg := mt.New().Interface().(M)
+		decode: func(b body) (proto.Message, error) {
+			msg := mt.New().Interface()
 			if err := decode(b.data, b.contentType, msg); err != nil {
-				return &decodeError{typ: r.Type, contentType: b.contentType, reason: b.reason, err: err}
+				return nil, &decodeError{typ: r.Type, contentType: b.contentType, reason: b.reason, err: err}
 			}
-			return h(ctx, mc, msg)
+			return msg, nil
+		},
+		call: func(ctx context.Context, mc *MessageContext, msg proto.Message) error {
+			m, ok := msg.(M)
+			if !ok {
+				return Unrecoverable(fmt.Errorf("gobus: middleware handed the %s handler a %s", r.Type, msg.ProtoReflect().Descriptor().FullName()))
+			}
+			return h(ctx, mc, m)
 		},
 	}
 }
@@ -57,12 +63,8 @@ type body struct {
 
 // bodyOf returns the body of the message mc handles. Its envelope holds
 // the body (in structured mode, the event's data rather than the NATS
-// payload) and where its content type came from; data and contentType are
-// used only without one, as when fuzzing the decoding.
-func bodyOf(mc *MessageContext, data []byte, contentType string) body {
-	if mc == nil || mc.env == nil {
-		return body{data: data, contentType: contentType}
-	}
+// payload) and where its content type came from.
+func bodyOf(mc *MessageContext) body {
 	return body{data: mc.env.Data, contentType: mc.env.ContentType, reason: mc.env.ContentTypeReason()}
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gobusdev/gobus/internal/wire"
 )
@@ -28,8 +27,11 @@ type MessageContext struct {
 	subject  string
 	attempt  int
 	delivery int
+	policy   RetryPolicy
+	stopping context.Context // the endpoint's: done once it stops
+	reg      *registration
 	mu       sync.Mutex
-	outgoing []Outgoing
+	outgoing []pendingOutgoing
 }
 
 // ID returns the message id (ce-id).
@@ -74,7 +76,10 @@ func (mc *MessageContext) Endpoint() string { return mc.ep.name }
 
 // Dispatch keeps out to be dispatched after the handler succeeds. The
 // generated SendX and PublishX functions call it.
-func (mc *MessageContext) Dispatch(_ context.Context, out Outgoing) error {
+func (mc *MessageContext) Dispatch(ctx context.Context, out Outgoing) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if out.Message == nil || !out.Message.ProtoReflect().IsValid() {
 		return fmt.Errorf("gobus: %s %s: the message is nil", verb(out.Route.Kind), out.Route.Type)
 	}
@@ -83,8 +88,15 @@ func (mc *MessageContext) Dispatch(_ context.Context, out Outgoing) error {
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	mc.outgoing = append(mc.outgoing, out)
+	mc.outgoing = append(mc.outgoing, pendingOutgoing{out: out, ctx: ctx})
 	return nil
+}
+
+// pendingOutgoing is a message a handler sent, kept until it succeeds,
+// with the context it was sent with, for the dispatch chain.
+type pendingOutgoing struct {
+	out Outgoing
+	ctx context.Context
 }
 
 // discard drops what a failed attempt gave to mc.
@@ -128,9 +140,11 @@ func (d *derivedIDs) next(subject, typ string, body []byte) string {
 }
 
 // flush dispatches everything the handler gave to mc, pipelined, and
-// returns once JetStream has stored all of it. Every message is encoded
-// and checked first, so a message that cannot be sent (one larger than
-// the server's max payload, say) fails the handler before any is sent.
+// returns once JetStream has stored all of it. Every message is encoded,
+// run through the dispatch chain (with the context the handler sent it
+// with) and checked first, so a message that cannot be sent (one larger
+// than the server's max payload, say) fails the handler before any is
+// sent.
 func (mc *MessageContext) flush(ctx context.Context) error {
 	mc.mu.Lock()
 	outgoing := mc.outgoing
@@ -141,8 +155,9 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 	}
 	c := mc.ep.client
 	ids := derivedIDs{endpoint: mc.ep.name, incoming: mc.env.ID}
-	msgs := make([]*nats.Msg, 0, len(outgoing))
-	for _, out := range outgoing {
+	output := &handlerOutput{msgs: make([]*OutgoingMessage, 0, len(outgoing))}
+	for _, p := range outgoing {
+		out := p.out
 		data, err := marshal(out)
 		if err != nil {
 			return err
@@ -155,35 +170,26 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		if id == "" {
 			id = ids.next(subject, out.Route.Type, data)
 		}
-		correlation := out.CorrelationID
-		if correlation == "" {
-			correlation = mc.env.CorrelationID
-		}
-		if correlation == "" {
-			correlation = mc.env.ID
-		}
-		msg, err := c.encode(out, data, id, mc.ep.name, correlation, mc.env.ID)
+		msg, err := c.encode(out, data, id, mc.ep.name, mc.correlationFor(out), mc.env.ID)
 		if err != nil {
 			return err
 		}
-		msgs = append(msgs, msg)
-	}
-	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
-	for i, msg := range msgs {
-		f, err := c.js.PublishMsgAsync(msg)
-		if err != nil {
-			return fmt.Errorf("gobus: %s %s: %w", verb(outgoing[i].Route.Kind), outgoing[i].Route.Type, err)
-		}
-		futures = append(futures, f)
-	}
-	for i, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("gobus: %s %s: %w", verb(outgoing[i].Route.Kind), outgoing[i].Route.Type, err)
-		case <-ctx.Done():
-			return fmt.Errorf("gobus: waiting for JetStream to store %d outgoing messages: %w", len(futures)-i, ctx.Err())
+		if err := mc.ep.dispatch(p.ctx, c.newOutgoing(out, id, msg, output)); err != nil {
+			return err
 		}
 	}
-	return nil
+	return output.publish(ctx, c.js)
+}
+
+// correlationFor is the correlation id of a message the handler sends:
+// the sender's choice, else the incoming correlation id, else the
+// incoming id.
+func (mc *MessageContext) correlationFor(out Outgoing) string {
+	switch {
+	case out.CorrelationID != "":
+		return out.CorrelationID
+	case mc.env.CorrelationID != "":
+		return mc.env.CorrelationID
+	}
+	return mc.env.ID
 }

@@ -47,6 +47,9 @@ type clientConfig struct {
 	strict          bool
 	eventsMaxAge    time.Duration
 	duplicateWindow time.Duration
+
+	middleware         []Middleware
+	dispatchMiddleware []DispatchMiddleware
 }
 
 func defaultClientConfig() clientConfig {

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gobusdev/gobus/internal/pump"
 	"github.com/gobusdev/gobus/internal/wire"
@@ -56,6 +57,7 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg, w pump.Watch
 		return
 	}
 	d.policy = ep.policyFor(d.reg.route)
+	d.mc.policy, d.mc.stopping, d.mc.reg = d.policy, ctx, d.reg
 	if !ep.admit(ctx, d) {
 		return
 	}
@@ -63,40 +65,43 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg, w pump.Watch
 	ep.tryAll(ctx, d, w)
 }
 
-// tryAll runs the handler on d, retrying it at once as the policy allows,
-// and settles the message.
+// tryAll decodes d and runs the handling chain on it, retrying at once as
+// the policy allows, and settles the message.
 func (ep *Endpoint) tryAll(ctx context.Context, d *delivery, w pump.Watch) {
-	var err error
+	msg, err := d.reg.decode(bodyOf(d.mc))
+	if err != nil {
+		ep.moveToErrors(ctx, d.msg, d.meta, err, d.mc.attempt)
+		return
+	}
 	for try := 0; ; try++ {
 		d.mc.attempt = d.policy.attempt(d.n, try)
-		var abandoned bool
-		err, abandoned = ep.attempt(ctx, d, w)
+		err, abandoned := ep.attempt(ctx, d, w, msg)
 		if abandoned {
 			return // the watch gave up on the handler and settled the message
 		}
-		if err == nil {
+		step := d.mc.NextStep(err)
+		if step != StepAck {
+			d.mc.discard()
+		}
+		switch step {
+		case StepAck:
 			if err := d.msg.Ack(); err != nil {
 				ep.log.Warn("gobus: acknowledging a handled message failed; it will be delivered again", d.logAttrs("error", errorText(err))...)
 			}
-			return
-		}
-		d.mc.discard()
-		switch {
-		case ctx.Err() != nil:
+		case StepRetryNow:
+			ep.log.Debug("gobus: handler failed; retrying at once", d.logAttrs("error", errorText(err))...)
+			continue
+		case StepHandBack:
 			// Stopping: the message goes back as it came, for another
 			// instance or the next start.
 			ep.handBack(d.msg)
-			return
-		case isUnrecoverable(err):
+		case StepErrorStream:
 			ep.moveToErrors(ctx, d.msg, d.meta, err, d.mc.attempt)
-			return
-		case d.n == 1 && try < d.policy.Immediate:
-			ep.log.Debug("gobus: handler failed; retrying at once", d.logAttrs("error", errorText(err))...)
-			continue
+		default:
+			ep.retryLater(ctx, d, err)
 		}
-		break
+		return
 	}
-	ep.retryLater(ctx, d, err)
 }
 
 // retryLater leaves a failed message for a delayed delivery, or moves it
@@ -114,13 +119,14 @@ func (ep *Endpoint) retryLater(ctx context.Context, d *delivery, err error) {
 	}
 }
 
-// attempt runs the handler once and, if it succeeds, dispatches what it
-// sent. abandoned reports that the handler ran past its max handling time
-// and the watch settled the message instead: its outcome is dropped.
-func (ep *Endpoint) attempt(ctx context.Context, d *delivery, w pump.Watch) (err error, abandoned bool) {
+// attempt runs the handling chain once: the handler and, if it succeeds,
+// the dispatch of what it sent. abandoned reports that the handler ran
+// past its max handling time and the watch settled the message instead:
+// its outcome is dropped.
+func (ep *Endpoint) attempt(ctx context.Context, d *delivery, w pump.Watch, msg proto.Message) (err error, abandoned bool) {
 	t := ep.newTry(ctx, d)
 	w.Until(t.deadline, t)
-	err = ep.call(t.ctx, d.reg, d.mc, d.msg)
+	err = ep.call(t.ctx, d.mc, msg)
 	if !t.returned() {
 		ep.log.Warn("gobus: a handler returned after its max handling time; its outcome is dropped, the message was already settled", d.logAttrs("error", errorText(err))...)
 		d.mc.discard()
@@ -129,9 +135,6 @@ func (ep *Endpoint) attempt(ctx context.Context, d *delivery, w pump.Watch) (err
 	w.Until(timeZero, nil)
 	err = t.outcome(err)
 	t.cancel(nil)
-	if err == nil {
-		err = d.mc.flush(ctx)
-	}
 	return err, false
 }
 
