@@ -1,0 +1,6 @@
+package sqlite
+
+import (
+	// The pure-Go SQLite driver, registered as "sqlite".
+	_ "modernc.org/sqlite"
+)
