@@ -42,6 +42,9 @@ type Client struct {
 	recordsOnce sync.Once
 	recordsKV   jetstream.KeyValue // nil without delivery records
 
+	schedulesKV schedulesBucket
+	requests    requests
+
 	mu        sync.Mutex
 	endpoints []*Endpoint
 	closed    bool
@@ -285,15 +288,23 @@ func marshal(out Outgoing) ([]byte, error) {
 // encode turns an outgoing message with its encoded body into the NATS
 // message that carries it.
 func (c *Client) encode(out Outgoing, data []byte, id, source, correlation, causation string) (*nats.Msg, error) {
-	subject, err := c.subjectFor(out.Route)
+	subject, err := c.destination(out)
 	if err != nil {
 		return nil, err
 	}
 	intent := wire.IntentSend
-	if out.Route.Kind == KindEvent {
+	switch out.Route.Kind {
+	case KindEvent:
 		intent = wire.IntentPublish
+	case KindReply:
+		intent = wire.IntentReply
+	}
+	replyTo := out.replyTo
+	if replyTo == "" && out.replyEndpoint != "" {
+		replyTo = c.names.ReplySubject(out.replyEndpoint)
 	}
 	env := wire.Envelope{
+		ReplyTo:       replyTo,
 		ID:            id,
 		Type:          out.Route.Type,
 		Source:        source,
@@ -304,7 +315,22 @@ func (c *Client) encode(out Outgoing, data []byte, id, source, correlation, caus
 		Intent:        intent,
 		Data:          data,
 	}
-	return env.Message(subject), nil
+	msg := env.Message(subject)
+	if out.heldBack() {
+		if err := c.hold(out, id, msg); err != nil {
+			return nil, err
+		}
+	}
+	return msg, nil
+}
+
+// destination is the subject out goes to: its route's, or for a reply
+// the reply-to of the command it answers.
+func (c *Client) destination(out Outgoing) (string, error) {
+	if out.Route.Kind == KindReply {
+		return out.to, nil
+	}
+	return c.subjectFor(out.Route)
 }
 
 // checkSize fails with [ErrTooLarge] when msg is larger than the server

@@ -2,6 +2,7 @@ package gobus
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -26,6 +27,19 @@ type Outgoing struct {
 	// CorrelationID is the correlation id the sender chose with
 	// [WithCorrelationID]; empty lets gobus carry on the incoming one.
 	CorrelationID string
+
+	// replyTo is where the command asks its reply to go
+	// (ce-gobusreplyto): a waiting request's subject, or replyEndpoint's
+	// reply subject.
+	replyTo       string
+	replyEndpoint string
+	// to is where a reply goes: the ce-gobusreplyto of the command it
+	// answers.
+	to string
+	// deliverAt, when set, holds the message back until then; scheduled
+	// receives its schedule id.
+	deliverAt time.Time
+	scheduled *string
 }
 
 // SendOption configures one send.

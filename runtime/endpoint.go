@@ -118,6 +118,10 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 		return invalidf("endpoint %s has no handlers: register some before Start (a process that only sends needs no endpoint)", ep.name)
 	}
 	for _, reg := range ep.handlers {
+		if reg.route.Kind == KindReply {
+			reg.subject = ep.client.names.ReplySubject(ep.name)
+			continue
+		}
 		subject, err := ep.client.subjectFor(reg.route)
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
+	"github.com/gobusdev/gobus/internal/schedule"
 	"github.com/gobusdev/gobus/internal/wire"
 )
 
@@ -32,6 +33,8 @@ type MessageContext struct {
 	reg      *registration
 	mu       sync.Mutex
 	outgoing []pendingOutgoing
+	// scheduledIDs names the held-back messages, as they are sent.
+	scheduledIDs derivedIDs
 }
 
 // ID returns the message id (ce-id).
@@ -83,12 +86,47 @@ func (mc *MessageContext) Dispatch(ctx context.Context, out Outgoing) error {
 	if out.Message == nil || !out.Message.ProtoReflect().IsValid() {
 		return fmt.Errorf("gobus: %s %s: the message is nil", verb(out.Route.Kind), out.Route.Type)
 	}
-	if _, err := mc.ep.client.subjectFor(out.Route); err != nil {
+	subject, err := mc.ep.client.destination(out)
+	if err != nil {
 		return err
+	}
+	if out.Route.Kind == KindCommand && out.replyTo == "" && out.replyEndpoint == "" && mc.ep.handlesRepliesTo(out.Route.Type) {
+		out.replyEndpoint = mc.ep.name
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
+	if out.heldBack() {
+		if err := mc.nameScheduled(&out, subject); err != nil {
+			return err
+		}
+	}
 	mc.outgoing = append(mc.outgoing, pendingOutgoing{out: out, ctx: ctx})
+	return nil
+}
+
+// nameScheduled gives a held-back message its id now, not at flush, so
+// that the handler knows its schedule's id before it returns. The id is
+// derived as at flush, apart from the others, so a retry schedules under
+// the same ids. mc.mu is held.
+func (mc *MessageContext) nameScheduled(out *Outgoing, subject string) error {
+	if out.MessageID == "" {
+		data, err := marshal(*out)
+		if err != nil {
+			return err
+		}
+		if mc.scheduledIDs.endpoint == "" {
+			mc.scheduledIDs = derivedIDs{endpoint: mc.ep.name + "/scheduled", incoming: mc.env.ID}
+		}
+		out.MessageID = mc.scheduledIDs.next(subject, out.Route.Type, data)
+	}
+	if out.scheduled == nil {
+		return nil
+	}
+	sched, err := mc.ep.client.scheduleSubject(*out, out.MessageID)
+	if err != nil {
+		return err
+	}
+	*out.scheduled, _ = schedule.Key(mc.ep.client.names.Prefix, sched)
 	return nil
 }
 
@@ -104,6 +142,7 @@ func (mc *MessageContext) discard() {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
 	mc.outgoing = nil
+	mc.scheduledIDs = derivedIDs{}
 }
 
 // idNamespace derives the ids of outgoing messages from the incoming id.
@@ -162,7 +201,7 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		subject, err := c.subjectFor(out.Route)
+		subject, err := c.destination(out)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package gobus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -48,24 +49,54 @@ func (h *handlerOutput) store(_ context.Context, m *OutgoingMessage) error {
 // JetStream stored all of them.
 func (h *handlerOutput) publish(ctx context.Context, js jetstream.JetStream) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(h.msgs))
+	stored := make([]*OutgoingMessage, 0, len(h.msgs))
+	var direct []*OutgoingMessage // replies to waiting requests
 	for _, m := range h.msgs {
+		if m.Route.Kind == KindReply {
+			durable, err := m.client.replyDestination(m.Msg.Subject)
+			if err != nil {
+				m.dropReply(err.Error())
+				continue
+			}
+			if !durable {
+				direct = append(direct, m)
+				continue
+			}
+		}
 		f, err := js.PublishMsgAsync(m.Msg)
 		if err != nil {
 			return fmt.Errorf("gobus: %s %s: %w", verb(m.Route.Kind), m.Route.Type, err)
 		}
 		futures = append(futures, f)
+		stored = append(stored, m)
 	}
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			m := h.msgs[i]
+			m := stored[i]
+			if m.Route.Kind == KindReply && errors.Is(err, jetstream.ErrNoStreamResponse) {
+				m.dropReply("no stream takes " + m.Msg.Subject + ": the requesting endpoint has never started, or its queue stream lacks its reply subject")
+				continue
+			}
 			return fmt.Errorf("gobus: %s %s: %w", verb(m.Route.Kind), m.Route.Type, err)
 		case <-ctx.Done():
 			return fmt.Errorf("gobus: waiting for JetStream to store %d outgoing messages: %w", len(futures)-i, ctx.Err())
 		}
 	}
+	// Replies to waiting requests go last, once everything else is
+	// stored, on core NATS: a requester that gave up leaves nothing behind.
+	for _, m := range direct {
+		if err := m.client.nc.PublishMsg(m.Msg); err != nil {
+			return fmt.Errorf("gobus: replying with %s: %w", m.Route.Type, err)
+		}
+	}
 	return nil
+}
+
+// dropReply logs that the reply m is dropped, and why.
+func (m *OutgoingMessage) dropReply(reason string) {
+	m.client.cfg.logger.Warn("gobus: dropped a reply: its requester is unknown", "type", m.Route.Type, "id", m.ID, "reason", reason)
 }
 
 // newOutgoing is the dispatch chain's view of msg, bound for s.

@@ -17,6 +17,9 @@ const (
 	KindCommand Kind = iota + 1
 	// KindEvent is a message published to every endpoint subscribed to it.
 	KindEvent
+	// KindReply is a message that answers a command, sent back to whoever
+	// sent it; see [ReplyRoute].
+	KindReply
 )
 
 // String returns "command" or "event".
@@ -26,6 +29,8 @@ func (k Kind) String() string {
 		return "command"
 	case KindEvent:
 		return "event"
+	case KindReply:
+		return "reply"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }

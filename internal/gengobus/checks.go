@@ -76,6 +76,16 @@ func checkGoNames(gen *protogen.Plugin, files []*contractFile, ms *mistakes) {
 			for _, n := range c.names.all() {
 				claim(c.at, n, "message "+string(c.msg.Desc.FullName()))
 			}
+			if len(c.replies) > 0 {
+				for _, n := range c.replyNames.all(len(c.replies)) {
+					claim(c.at, n, "the replies of message "+string(c.msg.Desc.FullName()))
+				}
+			}
+		}
+		for _, rt := range f.replyTypes {
+			for _, n := range []string{rt.Route, rt.Reply} {
+				claim(replyAt(f, rt), n, replyWhat(rt))
+			}
 		}
 		for _, g := range f.groups {
 			for _, n := range g.names() {

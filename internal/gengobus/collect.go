@@ -38,14 +38,16 @@ func fieldNumber(m proto.Message, name protoreflect.Name) protoreflect.FieldNumb
 func collect(gen *protogen.Plugin) ([]*contractFile, error) {
 	var ms mistakes
 	var files []*contractFile
+	index := messageIndex(gen)
 	for _, f := range gen.Files {
 		if !f.Generate {
 			continue
 		}
-		if cf := collectFile(f, &ms); len(cf.messages) > 0 {
+		if cf := collectFile(f, index, &ms); len(cf.messages) > 0 {
 			files = append(files, cf)
 		}
 	}
+	assignReplyTypes(files)
 	checkSubjects(files, &ms)
 	checkGroups(files, &ms)
 	checkGoNames(gen, files, &ms)
@@ -55,13 +57,13 @@ func collect(gen *protogen.Plugin) ([]*contractFile, error) {
 	return files, nil
 }
 
-func collectFile(f *protogen.File, ms *mistakes) *contractFile {
+func collectFile(f *protogen.File, index map[protoreflect.FullName]*protogen.Message, ms *mistakes) *contractFile {
 	cf := &contractFile{file: f}
 	groups := map[string]*endpointGroup{}
 	var walk func([]*protogen.Message)
 	walk = func(msgs []*protogen.Message) {
 		for _, m := range msgs {
-			if c := readContract(f, m, ms); c != nil {
+			if c := readContract(f, m, index, ms); c != nil {
 				cf.messages = append(cf.messages, c)
 				if c.kind == kindCommand {
 					g := groups[c.endpoint]
@@ -82,11 +84,12 @@ func collectFile(f *protogen.File, ms *mistakes) *contractFile {
 
 // readContract reads the gobus options of m. It returns nil for a message
 // that is neither a command nor an event, or whose options are wrong.
-func readContract(f *protogen.File, m *protogen.Message, ms *mistakes) *contract {
+func readContract(f *protogen.File, m *protogen.Message, index map[protoreflect.FullName]*protogen.Message, ms *mistakes) *contract {
 	opts := m.Desc.Options()
 	isCommand := proto.HasExtension(opts, gobusv1.E_Command)
 	isEvent := proto.HasExtension(opts, gobusv1.E_Event)
-	r := reader{f: f, m: m, ms: ms, where: fmt.Sprintf("message %s", m.Desc.FullName())}
+	r := reader{f: f, m: m, index: index, ms: ms, where: fmt.Sprintf("message %s", m.Desc.FullName())}
+	r.checkReplyMark()
 	switch {
 	case isCommand && isEvent:
 		ms.add(optionPos(f, m, gobusv1.E_Event.TypeDescriptor().Number()), "%s is marked both a command and an event: keep option (gobus.v1.command) if one endpoint handles it, or option (gobus.v1.event) if it tells any number of subscribers that something happened", r.where)
@@ -102,6 +105,7 @@ func readContract(f *protogen.File, m *protogen.Message, ms *mistakes) *contract
 type reader struct {
 	f     *protogen.File
 	m     *protogen.Message
+	index map[protoreflect.FullName]*protogen.Message
 	ms    *mistakes
 	where string
 }
@@ -123,10 +127,12 @@ func (r reader) command(o *gobusv1.CommandOptions) *contract {
 		ok = false
 	}
 	subject, subjectOK := r.subject(o.GetSubject(), "command", r.pos(ext, commandSubjectField))
-	if !ok || !subjectOK {
+	replies, repliesOK := r.replies(o.GetReplies())
+	if !ok || !subjectOK || !repliesOK {
 		return nil
 	}
-	return &contract{msg: r.m, at: r.pos(ext), kind: kindCommand, endpoint: endpoint, subject: subject, names: newContractNames(r.m, kindCommand)}
+	return &contract{msg: r.m, at: r.pos(ext), kind: kindCommand, endpoint: endpoint, subject: subject,
+		names: newContractNames(r.m, kindCommand), replyMsgs: replies, replyNames: newReplyNames(r.m)}
 }
 
 func (r reader) event(o *gobusv1.EventOptions) *contract {

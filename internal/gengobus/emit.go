@@ -23,6 +23,10 @@ func emit(gen *protogen.Plugin, cf *contractFile) error {
 	for _, c := range cf.messages {
 		emitDispatch(f, c)
 	}
+	emitReplyFuncs(f, cf)
+	for _, c := range cf.messages {
+		emitCommandReplies(f, c)
+	}
 	for _, c := range cf.messages {
 		emitHandler(f, c)
 	}
@@ -89,10 +93,11 @@ func emitRoutes(f *jen.File, cf *contractFile) {
 		}
 		all = append(all, jen.Id(c.names.Route).Dot("Route").Call())
 	}
+	defs = append(defs, replyRouteDefs(cf)...)
 	f.Var().Defs(defs...)
 	f.Comment("The routes of " + cf.file.Desc.Path() + " join the runtime's routing table,")
 	f.Comment("which the installer reads to create streams at start-up.")
-	f.Func().Id("init").Params().Block(rt("RegisterRoutes").Call(all...))
+	f.Func().Id("init").Params().Block(append([]jen.Code{rt("RegisterRoutes").Call(all...)}, registerReplies(cf)...)...)
 }
 
 func emitDispatch(f *jen.File, c *contract) {

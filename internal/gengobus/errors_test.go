@@ -289,29 +289,37 @@ message Bar { option (gobus.v1.command) = {endpoint: "order_service"}; }`)},
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			names := slices.Sorted(maps.Keys(tc.srcs))
-			resp := generateFiles(t, mapResolver(tc.srcs), "module=example.com", names...)
-			if resp.Error == nil {
-				t.Fatalf("generation succeeded with %d files, want an error containing %q", len(resp.File), tc.want)
-			}
-			if len(resp.File) > 0 {
-				t.Errorf("the failed generation returned %d files", len(resp.File))
-			}
-			msg := resp.GetError()
-			t.Log(msg)
-			at := regexp.QuoteMeta(tc.want[0])
-			if !strings.Contains(tc.want[0], ".proto:") {
-				at += `:\d+:\d+` // the test names the file only
-			}
-			if !regexp.MustCompile(`^` + at + `: `).MatchString(msg) {
-				t.Errorf("error does not start with the position %s:\n%s", at, msg)
-			}
-			for _, part := range tc.want[1:] {
-				if !strings.Contains(msg, part) {
-					t.Errorf("error lacks %q:\n%s", part, msg)
-				}
-			}
+			checkBadOption(t, tc.srcs, tc.want)
 		})
+	}
+}
+
+// checkBadOption generates srcs and checks that it fails, writing no file,
+// with an error that starts with want[0], the position (a file alone
+// stands for any line and column of it), and contains the rest of want.
+func checkBadOption(t *testing.T, srcs map[string]string, want []string) {
+	t.Helper()
+	names := slices.Sorted(maps.Keys(srcs))
+	resp := generateFiles(t, mapResolver(srcs), "module=example.com", names...)
+	if resp.Error == nil {
+		t.Fatalf("generation succeeded with %d files, want an error containing %q", len(resp.File), want)
+	}
+	if len(resp.File) > 0 {
+		t.Errorf("the failed generation returned %d files", len(resp.File))
+	}
+	msg := resp.GetError()
+	t.Log(msg)
+	at := regexp.QuoteMeta(want[0])
+	if !strings.Contains(want[0], ".proto:") {
+		at += `:\d+:\d+` // the test names the file only
+	}
+	if !regexp.MustCompile(`^` + at + `: `).MatchString(msg) {
+		t.Errorf("error does not start with the position %s:\n%s", at, msg)
+	}
+	for _, part := range want[1:] {
+		if !strings.Contains(msg, part) {
+			t.Errorf("error lacks %q:\n%s", part, msg)
+		}
 	}
 }
 

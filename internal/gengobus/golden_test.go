@@ -30,6 +30,9 @@ var goldenCases = []struct {
 	{"one_package", "paths=source_relative"},
 	// Edition 2023.
 	{"editions", "module=example.com"},
+	// Commands with replies: several, one from another package, one
+	// shared by two commands.
+	{"replies", "module=example.com/shop/gen"},
 }
 
 // TestGolden generates every case of testdata/proto and compares the output

@@ -21,6 +21,9 @@ type contractFile struct {
 	file     *protogen.File
 	messages []*contract
 	groups   []*endpointGroup
+	// replyTypes are the reply types whose route and ReplyX function
+	// this file declares for its Go package.
+	replyTypes []*replyType
 }
 
 // contract is one message marked as a command or an event.
@@ -31,6 +34,11 @@ type contract struct {
 	endpoint string // commands only: the destination endpoint
 	subject  string // the last part of the subject: the full name unless overridden
 	names    contractNames
+	// replyMsgs are the replies a command declares, in order; replies
+	// their generated names, set once every file is read.
+	replyMsgs  []*protogen.Message
+	replies    []*replyType
+	replyNames replyNames
 }
 
 // contractNames are the Go identifiers generated for one message.

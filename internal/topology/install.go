@@ -44,26 +44,31 @@ type Installer struct {
 func (in *Installer) QueueStreamConfig(endpoint string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        in.Names.QueueStream(endpoint),
-		Description: "gobus queue of endpoint " + endpoint + ": its commands and retried messages",
-		Subjects:    []string{in.Names.CommandSubjects(endpoint), in.Names.RetrySubject(endpoint)},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    in.Settings.Replicas,
-		Duplicates:  in.Settings.DuplicateWindow,
+		Description: "gobus queue of endpoint " + endpoint + ": its commands, replies, retried and scheduled messages",
+		Subjects: []string{in.Names.CommandSubjects(endpoint), in.Names.RetrySubject(endpoint),
+			in.Names.ReplySubject(endpoint), in.Names.ScheduleSubjects(endpoint)},
+		Retention:         jetstream.WorkQueuePolicy,
+		Storage:           jetstream.FileStorage,
+		Replicas:          in.Settings.Replicas,
+		Duplicates:        in.Settings.DuplicateWindow,
+		AllowMsgSchedules: true,
+		AllowRollup:       true,
 	}
 }
 
 // EventsStreamConfig is the configuration of the events stream.
 func (in *Installer) EventsStreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        in.Names.EventsStream(),
-		Description: "gobus events",
-		Subjects:    []string{in.Names.EventSubjects()},
-		Retention:   jetstream.LimitsPolicy,
-		MaxAge:      in.Settings.EventsMaxAge,
-		Storage:     jetstream.FileStorage,
-		Replicas:    in.Settings.Replicas,
-		Duplicates:  in.Settings.DuplicateWindow,
+		Name:              in.Names.EventsStream(),
+		Description:       "gobus events",
+		Subjects:          []string{in.Names.EventSubjects(), in.Names.EventScheduleSubjects()},
+		Retention:         jetstream.LimitsPolicy,
+		MaxAge:            in.Settings.EventsMaxAge,
+		Storage:           jetstream.FileStorage,
+		Replicas:          in.Settings.Replicas,
+		Duplicates:        in.Settings.DuplicateWindow,
+		AllowMsgSchedules: true,
+		AllowRollup:       true,
 	}
 }
 
@@ -94,6 +99,9 @@ func (in *Installer) OwnQueueStream(ctx context.Context, endpoint string) error 
 	if err := in.report("stream", cfg.Name, cfg.Name, streamDifferences(*existing, cfg, false)); err != nil {
 		return err
 	}
+	if existing, err = in.enableSchedules(ctx, *existing, cfg); err != nil {
+		return err
+	}
 	return in.addSubjects(ctx, *existing, cfg.Subjects)
 }
 
@@ -105,6 +113,9 @@ func (in *Installer) EnsureStream(ctx context.Context, cfg jetstream.StreamConfi
 	if err != nil || existing == nil {
 		return err
 	}
+	if existing, err = in.enableSchedules(ctx, *existing, cfg); err != nil {
+		return err
+	}
 	return in.report("stream", cfg.Name, cfg.Name, streamDifferences(*existing, cfg, true))
 }
 
@@ -112,6 +123,9 @@ func (in *Installer) EnsureStream(ctx context.Context, cfg jetstream.StreamConfi
 // configuration, it returns that configuration; nil if it was created or
 // exists as cfg describes.
 func (in *Installer) createStream(ctx context.Context, cfg jetstream.StreamConfig) (*jetstream.StreamConfig, error) {
+	if err := in.checkSchedules(cfg); err != nil {
+		return nil, err
+	}
 	_, err := in.JS.CreateStream(ctx, cfg)
 	if err == nil {
 		return nil, nil
@@ -160,6 +174,10 @@ func (in *Installer) QueueConsumer(ctx context.Context, endpoint string, s Consu
 		AckWait:       s.AckWait,
 		MaxAckPending: s.MaxAckPending,
 		MaxDeliver:    -1,
+		// Every subject of the queue stream but its schedules: a
+		// consumer of a WorkQueue stream deletes what it acks, so one
+		// that took a schedule would cancel it.
+		FilterSubjects: in.QueueSubjects(endpoint),
 	}
 	return in.ensureConsumer(ctx, stream, cfg)
 }

@@ -131,3 +131,38 @@ func (n Names) DeliveriesBucket() string { return n.Prefix + "_deliveries" }
 // Consumer is the durable consumer name of endpoint, on its queue stream
 // and on the events stream alike.
 func (n Names) Consumer(endpoint string) string { return endpoint }
+
+// ReplySubject is where the replies to the commands endpoint sent wait
+// in its queue stream: durable replies, of any reply type it handles.
+func (n Names) ReplySubject(endpoint string) string {
+	return n.Prefix + ".reply." + endpoint
+}
+
+// ScheduleSubject is the subject of one scheduled message for endpoint's
+// queue: token names the message, so that every scheduled message has a
+// schedule subject of its own. It lives in the queue stream, as the
+// server fires a schedule only into its own stream, and outside the
+// subjects the endpoint's consumer takes.
+func (n Names) ScheduleSubject(endpoint, token string) string {
+	return n.Prefix + ".sched.cmd." + endpoint + "." + token
+}
+
+// ScheduleSubjects is the subject filter of endpoint's scheduled messages.
+func (n Names) ScheduleSubjects(endpoint string) string {
+	return n.Prefix + ".sched.cmd." + endpoint + ".*"
+}
+
+// EventScheduleSubject is the subject of one scheduled event, in the
+// events stream, outside every subscriber's filter.
+func (n Names) EventScheduleSubject(token string) string {
+	return n.Prefix + ".sched.evt." + token
+}
+
+// EventScheduleSubjects is the subject filter of the scheduled events.
+func (n Names) EventScheduleSubjects() string { return n.Prefix + ".sched.evt.*" }
+
+// SchedulesBucket is the key-value bucket that settles the race between
+// cancelling a scheduled message and its firing: whichever of the two
+// claims the message's key first wins. Its stream is "KV_" and the
+// bucket's name.
+func (n Names) SchedulesBucket() string { return n.Prefix + "_schedules" }

@@ -40,7 +40,22 @@ type CommandOptions struct {
 	// Subject replaces the message's proto full name in its NATS subject.
 	// Leave it empty unless another system already uses a subject; it is one
 	// or more tokens separated by '.', without wildcards.
-	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Replies names the messages the command's handler may answer with: the
+	// generated ReplyX functions send one back to whoever sent the command,
+	// a waiting RequestX caller or the sending endpoint's queue. Each is a
+	// message's full name ("shop.sales.v1.OrderAccepted") or a name relative
+	// to the command's package ("OrderAccepted"), declared in the command's
+	// file or a file it imports. A reply is neither a command nor an event:
+	// a plain message, or one marked option (gobus.v1.reply) = {}.
+	//
+	//	message PlaceOrder {
+	//	  option (gobus.v1.command) = {
+	//	    endpoint: "sales"
+	//	    replies: ["OrderAccepted", "OrderRejected"]
+	//	  };
+	//	}
+	Replies       []string `protobuf:"bytes,3,rep,name=replies,proto3" json:"replies,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -87,6 +102,13 @@ func (x *CommandOptions) GetSubject() string {
 		return x.Subject
 	}
 	return ""
+}
+
+func (x *CommandOptions) GetReplies() []string {
+	if x != nil {
+		return x.Replies
+	}
+	return nil
 }
 
 // EventOptions marks a message as an event: a fact that one endpoint
@@ -143,6 +165,51 @@ func (x *EventOptions) GetSubject() string {
 	return ""
 }
 
+// ReplyOptions marks a message as a reply: the answer to a command that
+// names it in its replies. Marking is optional (a plain message named in
+// a command's replies is a reply too); it says so to readers of the
+// contract, and the generator refuses a message marked both a reply and a
+// command or an event.
+//
+//	message OrderAccepted {
+//	  option (gobus.v1.reply) = {};
+//	}
+type ReplyOptions struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplyOptions) Reset() {
+	*x = ReplyOptions{}
+	mi := &file_gobus_v1_options_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplyOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplyOptions) ProtoMessage() {}
+
+func (x *ReplyOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_gobus_v1_options_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplyOptions.ProtoReflect.Descriptor instead.
+func (*ReplyOptions) Descriptor() ([]byte, []int) {
+	return file_gobus_v1_options_proto_rawDescGZIP(), []int{2}
+}
+
 var file_gobus_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
@@ -160,6 +227,14 @@ var file_gobus_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Tag:           "bytes,58311,opt,name=event",
 		Filename:      "gobus/v1/options.proto",
 	},
+	{
+		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
+		ExtensionType: (*ReplyOptions)(nil),
+		Field:         58312,
+		Name:          "gobus.v1.reply",
+		Tag:           "bytes,58312,opt,name=reply",
+		Filename:      "gobus/v1/options.proto",
+	},
 }
 
 // Extension fields to descriptorpb.MessageOptions.
@@ -172,20 +247,27 @@ var (
 	//
 	// optional gobus.v1.EventOptions event = 58311;
 	E_Event = &file_gobus_v1_options_proto_extTypes[1]
+	// Reply marks the message as a reply; see ReplyOptions.
+	//
+	// optional gobus.v1.ReplyOptions reply = 58312;
+	E_Reply = &file_gobus_v1_options_proto_extTypes[2]
 )
 
 var File_gobus_v1_options_proto protoreflect.FileDescriptor
 
 const file_gobus_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x16gobus/v1/options.proto\x12\bgobus.v1\x1a google/protobuf/descriptor.proto\"F\n" +
+	"\x16gobus/v1/options.proto\x12\bgobus.v1\x1a google/protobuf/descriptor.proto\"`\n" +
 	"\x0eCommandOptions\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12\x18\n" +
-	"\asubject\x18\x02 \x01(\tR\asubject\"(\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x18\n" +
+	"\areplies\x18\x03 \x03(\tR\areplies\"(\n" +
 	"\fEventOptions\x12\x18\n" +
-	"\asubject\x18\x01 \x01(\tR\asubject:U\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\"\x0e\n" +
+	"\fReplyOptions:U\n" +
 	"\acommand\x12\x1f.google.protobuf.MessageOptions\x18\xc6\xc7\x03 \x01(\v2\x18.gobus.v1.CommandOptionsR\acommand:O\n" +
-	"\x05event\x12\x1f.google.protobuf.MessageOptions\x18\xc7\xc7\x03 \x01(\v2\x16.gobus.v1.EventOptionsR\x05eventB2Z0github.com/gobusdev/gobus/proto/gobus/v1;gobusv1b\x06proto3"
+	"\x05event\x12\x1f.google.protobuf.MessageOptions\x18\xc7\xc7\x03 \x01(\v2\x16.gobus.v1.EventOptionsR\x05event:O\n" +
+	"\x05reply\x12\x1f.google.protobuf.MessageOptions\x18\xc8\xc7\x03 \x01(\v2\x16.gobus.v1.ReplyOptionsR\x05replyB2Z0github.com/gobusdev/gobus/proto/gobus/v1;gobusv1b\x06proto3"
 
 var (
 	file_gobus_v1_options_proto_rawDescOnce sync.Once
@@ -199,21 +281,24 @@ func file_gobus_v1_options_proto_rawDescGZIP() []byte {
 	return file_gobus_v1_options_proto_rawDescData
 }
 
-var file_gobus_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_gobus_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_gobus_v1_options_proto_goTypes = []any{
 	(*CommandOptions)(nil),              // 0: gobus.v1.CommandOptions
 	(*EventOptions)(nil),                // 1: gobus.v1.EventOptions
-	(*descriptorpb.MessageOptions)(nil), // 2: google.protobuf.MessageOptions
+	(*ReplyOptions)(nil),                // 2: gobus.v1.ReplyOptions
+	(*descriptorpb.MessageOptions)(nil), // 3: google.protobuf.MessageOptions
 }
 var file_gobus_v1_options_proto_depIdxs = []int32{
-	2, // 0: gobus.v1.command:extendee -> google.protobuf.MessageOptions
-	2, // 1: gobus.v1.event:extendee -> google.protobuf.MessageOptions
-	0, // 2: gobus.v1.command:type_name -> gobus.v1.CommandOptions
-	1, // 3: gobus.v1.event:type_name -> gobus.v1.EventOptions
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	2, // [2:4] is the sub-list for extension type_name
-	0, // [0:2] is the sub-list for extension extendee
+	3, // 0: gobus.v1.command:extendee -> google.protobuf.MessageOptions
+	3, // 1: gobus.v1.event:extendee -> google.protobuf.MessageOptions
+	3, // 2: gobus.v1.reply:extendee -> google.protobuf.MessageOptions
+	0, // 3: gobus.v1.command:type_name -> gobus.v1.CommandOptions
+	1, // 4: gobus.v1.event:type_name -> gobus.v1.EventOptions
+	2, // 5: gobus.v1.reply:type_name -> gobus.v1.ReplyOptions
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	3, // [3:6] is the sub-list for extension type_name
+	0, // [0:3] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -228,8 +313,8 @@ func file_gobus_v1_options_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gobus_v1_options_proto_rawDesc), len(file_gobus_v1_options_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
-			NumExtensions: 2,
+			NumMessages:   3,
+			NumExtensions: 3,
 			NumServices:   0,
 		},
 		GoTypes:           file_gobus_v1_options_proto_goTypes,
