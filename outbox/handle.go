@@ -1,0 +1,76 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/gobusdev/gobus/internal/outboxhooks"
+	gobus "github.com/gobusdev/gobus/runtime"
+)
+
+// Endpoint is the option that runs the endpoint's handlers in outbox
+// transactions; give it to [gobus.NewEndpoint]. For each message it
+// begins a transaction, which the handler gets from [Tx]. If the inbox
+// says the endpoint handled the message already, the handler is skipped
+// and only what its first handling stored and did not dispatch is sent.
+// Otherwise the handler runs; if it returns nil, the message's id goes
+// into the inbox and its outgoing messages into the outbox, all in the
+// transaction, which is committed; then the messages are dispatched and
+// the message is acknowledged. If the handler fails, the transaction is
+// rolled back and nothing is sent.
+//
+// The inbox is keyed by the endpoint and the message's ce-id, so a message
+// re-sent by a client that sets no Nats-Msg-Id applies once too.
+func (o *Outbox) Endpoint() gobus.MiddlewareOption {
+	return gobus.WithMiddleware(o.handle)
+}
+
+func (o *Outbox) handle(next gobus.Handler) gobus.Handler {
+	return func(ctx context.Context, mc *gobus.MessageContext, msg proto.Message) error {
+		endpoint, id := mc.Endpoint(), mc.ID()
+		tx, err := o.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("outbox: beginning the transaction of %s: %w", id, err)
+		}
+		defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+		done, err := handled(ctx, tx, o.dialect, endpoint, id)
+		if err != nil {
+			return err
+		}
+		if done {
+			if err := tx.Rollback(); err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
+			return o.redispatch(ctx, endpoint, id)
+		}
+		t := &txn{o: o, tx: tx, endpoint: endpoint, incoming: id}
+		if err := next(withTxn(ctx, t), mc, msg); err != nil {
+			return err
+		}
+		if err := record(ctx, tx, o.dialect, endpoint, id, o.cfg.now()); err != nil {
+			return err
+		}
+		outboxhooks.At(outboxhooks.Written, id)
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("outbox: committing the handling of %s: %w", id, err)
+		}
+		outboxhooks.At(outboxhooks.Committed, id)
+		if err := o.dispatch(ctx, t.stored()); err != nil {
+			return err
+		}
+		outboxhooks.At(outboxhooks.Dispatched, id)
+		return nil
+	}
+}
+
+// redispatch sends what endpoint's handling of incoming stored and did not
+// dispatch: the process that handled it died before it could.
+func (o *Outbox) redispatch(ctx context.Context, endpoint, incoming string) error {
+	rows, err := pendingOf(ctx, o.db, o.dialect, endpoint, incoming)
+	if err != nil {
+		return err
+	}
+	return o.dispatch(ctx, rows)
+}

@@ -1,2 +1,0 @@
-// Package postgres is the outbox store on PostgreSQL through pgx v5.
-package postgres

@@ -1,0 +1,28 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/gobusdev/gobus/outbox/internal/storetest"
+	"github.com/gobusdev/gobus/outbox/sqlite"
+)
+
+func store() storetest.Store {
+	return storetest.Store{Dialect: sqlite.Dialect, Open: open}
+}
+
+// open is a new database file in the test's temporary directory.
+func open(t *testing.T) (*sql.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func TestStore(t *testing.T) { storetest.Run(t, store()) }
