@@ -33,6 +33,7 @@ type Endpoint struct {
 
 	gate    *gate
 	records *deliveryRecords
+	metrics *endpointMetrics // made at Start; nil with metrics off
 	// handle is the handling chain, dispatch the chain of what the
 	// endpoint's handlers send; both are built at Start.
 	handle   Handler
@@ -132,6 +133,7 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 		return ErrClosed
 	}
 	ep.records = ep.client.deliveryRecords(ctx, ep.name)
+	ep.metrics = ep.newMetrics()
 	ep.buildChains()
 	p, err := pump.Start(ctx, pump.Config{
 		Sources:     ep.sources(),
@@ -149,6 +151,7 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 		return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
 	}
 	ep.pump = p
+	ep.metrics.start()
 	ep.started = true
 	ep.log.Info("gobus: endpoint started", "handles", ep.handledTypes(), "concurrency", ep.cfg.concurrency)
 	return nil
@@ -218,6 +221,7 @@ func (ep *Endpoint) Stop(ctx context.Context) error {
 		return nil
 	}
 	ep.stopOnce.Do(func() {
+		ep.metrics.stop()
 		if err := p.Stop(ctx); err != nil {
 			ep.stopErr = fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
 			ep.log.Error("gobus: endpoint stopped with handlers still running", "error", err)

@@ -35,6 +35,7 @@ func (ep *Endpoint) moveToErrors(ctx context.Context, msg jetstream.Msg, meta *j
 		return
 	}
 	kind := copyMsg.Header.Get(wire.HeaderErrorKind)
+	ep.metrics.movedToErrors(ctx, msg.Headers().Get(wire.HeaderType), kind)
 	if err := msg.TermWithReason("gobus: moved to the error stream (" + kind + ")"); err != nil {
 		ep.log.Warn("gobus: terminating a message moved to the error stream failed; its next delivery moves it again, de-duplicated",
 			"subject", msg.Subject(), "error", err)

@@ -48,6 +48,7 @@ type clientConfig struct {
 	eventsMaxAge    time.Duration
 	duplicateWindow time.Duration
 
+	metrics            metricsConfig
 	middleware         []Middleware
 	dispatchMiddleware []DispatchMiddleware
 }
@@ -192,6 +193,9 @@ func (c *clientConfig) validate() error {
 	}
 	if c.logger == nil {
 		return invalidf("WithLogger: the logger must not be nil")
+	}
+	if err := c.metrics.validate(); err != nil {
+		return err
 	}
 	return c.validateAuth()
 }
