@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 
 	"github.com/gobusdev/gobus/internal/genasyncapi"
+	"github.com/gobusdev/gobus/internal/pluginrun"
 )
 
 func main() {
@@ -33,7 +34,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "See https://pkg.go.dev/github.com/gobusdev/gobus/cmd/protoc-gen-gobus-asyncapi.")
 		os.Exit(0)
 	}
-	if err := genasyncapi.Run(os.Stdin, os.Stdout); err != nil {
+	if err := pluginrun.Run(os.Stdin, os.Stdout, genasyncapi.Generate); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", filepath.Base(os.Args[0]), err)
 		os.Exit(1)
 	}

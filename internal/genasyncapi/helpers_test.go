@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/pluginpb"
 
 	"github.com/gobusdev/gobus/internal/genasyncapi"
+	"github.com/gobusdev/gobus/internal/pluginrun"
 	_ "github.com/gobusdev/gobus/proto/gobus/v1" // the options as typed extensions
 )
 
@@ -93,7 +94,7 @@ func request(t testing.TB, files linker.Files) *pluginpb.CodeGeneratorRequest {
 
 func run(t testing.TB, req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
 	t.Helper()
-	return genasyncapi.Respond(req)
+	return pluginrun.Respond(req, genasyncapi.Generate)
 }
 
 // protoFiles lists the .proto files under dir, relative to it.

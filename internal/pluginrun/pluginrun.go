@@ -1,4 +1,7 @@
-package genasyncapi
+// Package pluginrun runs the protoc plugins of gobus that write no Go
+// (protoc-gen-gobus-asyncapi, protoc-gen-gobus-es) on contracts that may
+// have no go_package, which protogen would otherwise refuse.
+package pluginrun
 
 import (
 	"fmt"
@@ -11,10 +14,10 @@ import (
 	"google.golang.org/protobuf/types/pluginpb"
 )
 
-// Run is the plugin: it reads a CodeGeneratorRequest from in, generates
-// and writes the CodeGeneratorResponse to out. Contract mistakes go back
-// in the response; only broken plumbing is an error.
-func Run(in io.Reader, out io.Writer) error {
+// Run reads a CodeGeneratorRequest from in, runs generate and writes the
+// CodeGeneratorResponse to out. Contract mistakes go back in the
+// response; only broken plumbing is an error.
+func Run(in io.Reader, out io.Writer, generate func(*protogen.Plugin) error) error {
 	b, err := io.ReadAll(in)
 	if err != nil {
 		return fmt.Errorf("reading the request: %w", err)
@@ -23,8 +26,7 @@ func Run(in io.Reader, out io.Writer) error {
 	if err := proto.Unmarshal(b, req); err != nil {
 		return fmt.Errorf("decoding the request: %w", err)
 	}
-	resp := Respond(req)
-	b, err = proto.Marshal(resp)
+	b, err = proto.Marshal(Respond(req, generate))
 	if err != nil {
 		return fmt.Errorf("encoding the response: %w", err)
 	}
@@ -32,21 +34,21 @@ func Run(in io.Reader, out io.Writer) error {
 	return err
 }
 
-// Respond generates the documents req asks for.
-func Respond(req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
+// Respond runs generate on req and returns the response protoc gets.
+func Respond(req *pluginpb.CodeGeneratorRequest, generate func(*protogen.Plugin) error) *pluginpb.CodeGeneratorResponse {
 	plugin, err := NewPlugin(req)
 	if err != nil {
 		return &pluginpb.CodeGeneratorResponse{Error: proto.String(err.Error())}
 	}
-	if err := Generate(plugin); err != nil {
+	if err := generate(plugin); err != nil {
 		plugin.Error(err)
 	}
 	return plugin.Response()
 }
 
 // NewPlugin is protogen's plugin for req. Contracts written for other
-// languages have no go_package, which protogen needs though this plugin
-// writes no Go: such files get a placeholder import path.
+// languages have no go_package, which protogen needs though these plugins
+// write no Go: such files get a placeholder import path.
 func NewPlugin(req *pluginpb.CodeGeneratorRequest) (*protogen.Plugin, error) {
 	req = proto.CloneOf(req)
 	for _, f := range req.ProtoFile {
@@ -56,7 +58,7 @@ func NewPlugin(req *pluginpb.CodeGeneratorRequest) (*protogen.Plugin, error) {
 		if f.Options == nil {
 			f.Options = &descriptorpb.FileOptions{}
 		}
-		f.Options.GoPackage = proto.String("gobus.invalid/asyncapi/" + path.Dir(f.GetName()))
+		f.Options.GoPackage = proto.String("gobus.invalid/nogo/" + path.Dir(f.GetName()))
 	}
 	return protogen.Options{}.New(req)
 }

@@ -1,0 +1,46 @@
+// A TypeScript storefront: sends PlaceOrder to the sales endpoint and
+// waits for the order's OrderPlaced and OrderBilled, whichever endpoints
+// publish them. node dist/examples/orders/storefront.js <order id>
+// (GOBUS_URL names the server).
+
+import { create } from "@bufbuild/protobuf";
+import { Client, Endpoint } from "@gobusdev/gobus";
+import { PlaceOrderSchema } from "../../gen/shop/sales/v1/sales_pb.js";
+import { registerOrderPlacedHandler, sendPlaceOrder } from "../../gen/shop/sales/v1/sales_gobus.js";
+import { registerOrderBilledHandler } from "../../gen/shop/billing/v1/billing_gobus.js";
+import { received, report } from "./report.js";
+
+const orderId = process.argv[2] ?? "o-1001";
+const client = await Client.connect({ source: "storefront-ts" });
+const ep = new Endpoint(client, "storefront-ts");
+const seen = new Set<string>();
+let done!: () => void;
+const both = new Promise<void>((resolve) => (done = resolve));
+function note(type: string) {
+  seen.add(type);
+  if (seen.size === 2) done();
+}
+registerOrderPlacedHandler(ep, {
+  async handleOrderPlaced(ctx, e) {
+    if (e.orderId !== orderId) return;
+    received(ctx, e.orderId, { totalCents: e.totalCents });
+    note(ctx.type);
+  },
+});
+registerOrderBilledHandler(ep, {
+  async handleOrderBilled(ctx, e) {
+    if (e.orderId !== orderId) return;
+    received(ctx, e.orderId, { amountCents: e.amountCents });
+    note(ctx.type);
+  },
+});
+// Subscribe before sending: a new subscription gets the events published after it.
+await ep.start();
+const order = create(PlaceOrderSchema, { orderId, items: [{ sku: "mug", quantity: 2, unitPriceCents: 1250n }] });
+// The order id is the message id: a retried send is one order.
+await sendPlaceOrder(client, order, { messageId: orderId });
+report({ sent: "shop.sales.v1.PlaceOrder", orderId });
+await both;
+await ep.stop();
+await client.close();
+report({ done: orderId });

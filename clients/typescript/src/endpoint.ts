@@ -1,0 +1,340 @@
+// Endpoint: a TypeScript gobus endpoint. It consumes its queue and its
+// events with durable pull consumers and handles each message as the Go
+// runtime does (docs/wire.md, "Processing semantics"): ack after the
+// handler succeeded and its outgoing messages are stored; retries by the
+// retry policy (immediate, then NakWithDelay); then the error stream with
+// the failure headers, and the original terminated.
+
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { AckPolicy, DeliverPolicy, RetentionPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import { Client, decode, encode, type Outgoing, type Publisher, type Sender, type SendOptions } from "./client.js";
+import { GobusError, KindError, kindOf, messageOf, retryable, typeName, type ErrorKind } from "./errors.js";
+import { DerivedIds } from "./ids.js";
+import { attemptOf, crashAllowance, defaultRetryPolicy, maxAttempts, retryDelay, type RetryPolicy } from "./retry.js";
+import type { CommandRoute, EventRoute, Route, RouteMessage } from "./routes.js";
+import { escapeHeaderValue, Header, parseEnvelope, type Envelope } from "./wire.js";
+
+/** A handler of one message type. */
+export type Handler<R extends Route> = (ctx: MessageContext, msg: RouteMessage<R>) => Promise<void>;
+
+/** Logger is where the endpoint says what went wrong; console fits. */
+export interface Logger {
+  warn(message: string, ...more: unknown[]): void;
+  error(message: string, ...more: unknown[]): void;
+}
+
+/** EndpointOptions configure an Endpoint. */
+export interface EndpointOptions {
+  /** The retry policy of every message type; default defaultRetryPolicy(). */
+  retryPolicy?: RetryPolicy;
+  /** Handlers running at once; default 16. */
+  concurrency?: number;
+  /** The consumers' AckWait in ms; default 30000. In-progress acks go at half of it. */
+  ackWaitMs?: number;
+  /** The consumers' MaxAckPending; default 1000. */
+  maxAckPending?: number;
+  /** Default console. */
+  logger?: Logger;
+}
+
+interface Registration {
+  route: Route;
+  handler: (ctx: MessageContext, msg: MessageShape<DescMessage>) => Promise<void>;
+}
+
+/**
+ * MessageContext is what a handler gets with its message: the message's
+ * attributes, and send and publish for its outgoing messages, which are
+ * stored only once the handler succeeds, with ids derived from the
+ * incoming id.
+ */
+export class MessageContext implements Sender, Publisher {
+  /** The message's ce-id. */
+  readonly id: string;
+  readonly type: string;
+  readonly source: string;
+  readonly subject: string;
+  /** The conversation id: ce-correlationid, or the message's own id. */
+  readonly correlationId: string;
+  readonly causationId: string | undefined;
+  readonly time: Date | undefined;
+  /** 1 on the first try, counting immediate and delayed retries. */
+  readonly attempt: number;
+  /** The JetStream delivery count, 1 the first time. */
+  readonly delivery: number;
+  /** Aborted when the endpoint stops. */
+  readonly signal: AbortSignal;
+  /** The outgoing messages so far. */
+  readonly outgoing: Outgoing[] = [];
+  private readonly ids: DerivedIds;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    env: Envelope,
+    subject: string,
+    attempt: number,
+    delivery: number,
+    signal: AbortSignal,
+  ) {
+    this.id = env.id;
+    this.type = env.type;
+    this.source = env.source;
+    this.subject = subject;
+    this.correlationId = env.correlationId ?? env.id;
+    this.causationId = env.causationId;
+    this.time = env.time;
+    this.attempt = attempt;
+    this.delivery = delivery;
+    this.signal = signal;
+    this.ids = new DerivedIds(endpoint.name, env.id);
+  }
+
+  send<R extends CommandRoute>(route: R, msg: RouteMessage<R>, opts: SendOptions = {}): Promise<void> {
+    return this.add(route, msg, opts);
+  }
+
+  publish<R extends EventRoute>(route: R, msg: RouteMessage<R>, opts: SendOptions = {}): Promise<void> {
+    return this.add(route, msg, opts);
+  }
+
+  private add(route: Route, msg: MessageShape<DescMessage>, opts: SendOptions): Promise<void> {
+    const client = this.endpoint.client;
+    const data = encode(route, msg);
+    const id = opts.messageId ?? this.ids.next(client.names.subject(route), route.type, data);
+    this.outgoing.push(
+      client.outgoing(route, data, { id, source: this.endpoint.name, correlationId: opts.correlationId ?? this.correlationId, causationId: this.id }),
+    );
+    return Promise.resolve();
+  }
+}
+
+const defaultConcurrency = 16;
+
+export class Endpoint {
+  private readonly routes = new Map<string, Registration>();
+  private readonly policy: RetryPolicy;
+  private readonly concurrency: number;
+  private readonly ackWaitMs: number;
+  private readonly maxAckPending: number;
+  private readonly log: Logger;
+  private readonly stopping = new AbortController();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly waiting: (() => void)[] = [];
+  private readonly loops: Promise<void>[] = [];
+  private readonly consumers: ConsumerMessages[] = [];
+  private started = false;
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    readonly client: Client,
+    readonly name: string,
+    opts: EndpointOptions = {},
+  ) {
+    if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(name)) {
+      throw new GobusError(`invalid endpoint name "${name}": one NATS token of letters, digits, '-' and '_'`);
+    }
+    this.policy = opts.retryPolicy ?? defaultRetryPolicy();
+    this.concurrency = opts.concurrency ?? defaultConcurrency;
+    this.ackWaitMs = opts.ackWaitMs ?? 30_000;
+    this.maxAckPending = opts.maxAckPending ?? 1000;
+    this.log = opts.logger ?? console;
+  }
+
+  /** handle registers the handler of route's messages; generated registerX functions call it. */
+  handle<R extends Route>(route: R, handler: Handler<R>): void {
+    if (this.started) throw new GobusError(`endpoint ${this.name}: handle ${route.type} before start`);
+    if (this.routes.has(route.type)) throw new GobusError(`endpoint ${this.name}: ${route.type} has a handler already`);
+    if (route.kind === "command" && route.endpoint !== this.name) {
+      throw new GobusError(`endpoint ${this.name}: the command ${route.type} goes to endpoint ${route.endpoint}`);
+    }
+    this.routes.set(route.type, { route, handler: handler as Registration["handler"] });
+  }
+
+  /**
+   * start creates the endpoint's queue stream if missing, creates or
+   * updates its consumers, and starts handling.
+   */
+  async start(): Promise<void> {
+    if (this.started) throw new GobusError(`endpoint ${this.name} is started already`);
+    this.started = true;
+    const { names, jsm, js } = this.client;
+    const queue = names.queueStream(this.name);
+    const subjects = [`${names.prefix}.cmd.${this.name}.>`, names.retrySubject(this.name)];
+    await this.client.ensureStream({ name: queue, subjects, retention: RetentionPolicy.Workqueue, max_age: 0 });
+    const info = await jsm.streams.info(queue);
+    const missing = subjects.filter((s) => !info.config.subjects?.includes(s));
+    if (missing.length > 0) {
+      await jsm.streams.update(queue, { subjects: [...(info.config.subjects ?? []), ...missing] });
+    }
+    const settings = {
+      durable_name: this.name,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: this.ackWaitMs * 1e6,
+      max_ack_pending: this.maxAckPending,
+      max_deliver: -1,
+    };
+    await this.ensureConsumer(queue, { ...settings, deliver_policy: DeliverPolicy.All });
+    const events = [...this.routes.values()].filter((r) => r.route.kind === "event").map((r) => names.subject(r.route));
+    const streams = [queue];
+    if (events.length > 0) {
+      await this.ensureConsumer(names.eventsStream, { ...settings, deliver_policy: DeliverPolicy.New, filter_subjects: events });
+      streams.push(names.eventsStream);
+    }
+    for (const stream of streams) {
+      const consumer = await js.consumers.get(stream, this.name);
+      const messages = await consumer.consume({ max_messages: this.concurrency });
+      this.consumers.push(messages);
+      this.loops.push(this.run(messages));
+    }
+  }
+
+  private async ensureConsumer(stream: string, cfg: Record<string, unknown> & { durable_name: string }): Promise<void> {
+    const { jsm } = this.client;
+    try {
+      await jsm.consumers.info(stream, cfg.durable_name);
+    } catch {
+      await jsm.consumers.add(stream, cfg);
+      return;
+    }
+    const { deliver_policy: _deliver, durable_name: _durable, ...update } = cfg;
+    await jsm.consumers.update(stream, cfg.durable_name, update);
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      if (this.stopping.signal.aborted) {
+        m.nak();
+        continue;
+      }
+      await this.slot();
+      const p = this.process(m).catch((err: unknown) => this.log.error(`gobus: endpoint ${this.name}: processing failed`, err));
+      this.inflight.add(p);
+      void p.finally(() => {
+        this.inflight.delete(p);
+        this.waiting.shift()?.();
+      });
+    }
+  }
+
+  private slot(): Promise<void> {
+    if (this.inflight.size < this.concurrency) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** process handles one delivered message, under the retry policy. */
+  private async process(m: JsMsg): Promise<void> {
+    const delivery = m.info.deliveryCount;
+    let env: Envelope;
+    let reg: Registration;
+    let msg: MessageShape<DescMessage>;
+    try {
+      env = parseEnvelope(m.headers);
+      reg = this.lookup(env, m.subject);
+      msg = decode(reg.route, m.data, env);
+    } catch (err) {
+      return this.moveToErrors(m, err instanceof KindError ? err : new KindError(err instanceof Error && err.name === "MalformedError" ? "malformed" : "decode", messageOf(err)), 1);
+    }
+    if (delivery > 1 + this.policy.delayed + crashAllowance) {
+      const err = new KindError("exhausted-deliveries", `delivered ${delivery} times without an outcome: the process handling it may be crashing or timing out`);
+      return this.moveToErrors(m, err, maxAttempts(this.policy));
+    }
+    for (let tryIndex = 0; ; tryIndex++) {
+      const attempt = attemptOf(this.policy, delivery, tryIndex);
+      const ctx = new MessageContext(this, env, m.subject, attempt, delivery, this.stopping.signal);
+      const err = await this.attempt(m, reg, ctx, msg);
+      if (err === undefined) {
+        m.ack();
+        return;
+      }
+      const kind = kindOf(err);
+      if (this.stopping.signal.aborted && retryable(kind)) {
+        m.nak(); // handed back for another instance or the next start
+        return;
+      }
+      if (!retryable(kind)) return this.moveToErrors(m, err, attempt);
+      if (delivery === 1 && tryIndex < this.policy.immediate) continue;
+      if (delivery > this.policy.delayed) return this.moveToErrors(m, err, attempt);
+      const delay = retryDelay(this.policy, delivery);
+      this.log.warn(`gobus: endpoint ${this.name}: ${env.type} ${env.id} failed on attempt ${attempt}; delivered again in ${delay}ms: ${messageOf(err)}`);
+      m.nak(delay);
+      return;
+    }
+  }
+
+  /** lookup finds the handler of env's type and checks the subject. */
+  private lookup(env: Envelope, subject: string): Registration {
+    const reg = this.routes.get(env.type);
+    if (reg === undefined) {
+      throw new KindError("unknown-type", `gobus: no route: endpoint ${this.name} has no handler for message type "${env.type}"`);
+    }
+    const want = this.client.names.subject(reg.route);
+    if (subject !== want && subject !== this.client.names.retrySubject(this.name)) {
+      throw new KindError("wrong-subject", `message type does not match its subject: the ${reg.route.kind} ${env.type} arrived on subject ${subject}, but its subject is ${want}`);
+    }
+    return reg;
+  }
+
+  /** attempt runs the handler once and, if it succeeds, stores what it sent; it returns the failure. */
+  private async attempt(m: JsMsg, reg: Registration, ctx: MessageContext, msg: MessageShape<DescMessage>): Promise<unknown> {
+    const beat = setInterval(() => m.working(), Math.max(this.ackWaitMs / 2, 1));
+    try {
+      await reg.handler(ctx, msg);
+      for (const out of ctx.outgoing) this.client.checkSize(out);
+      await Promise.all(ctx.outgoing.map((out) => this.client.store(out)));
+      return undefined;
+    } catch (err) {
+      return err ?? new Error("handler threw " + String(err));
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** moveToErrors copies m to the error stream with the failure headers, then terminates it. */
+  private async moveToErrors(m: JsMsg, err: unknown, attempts: number): Promise<void> {
+    const kind: ErrorKind = kindOf(err);
+    const h = headers();
+    for (const k of m.headers?.keys() ?? []) {
+      if (k.toLowerCase().startsWith("nats-")) continue;
+      for (const v of m.headers?.values(k) ?? []) h.append(k, v);
+    }
+    h.set(Header.failedEndpoint, this.name);
+    h.set(Header.failedSubject, m.subject);
+    h.set(Header.failedStream, m.info.stream);
+    h.set(Header.failedSequence, String(m.info.streamSequence));
+    h.set(Header.failedAt, new Date().toISOString().replace(/\.\d+Z$/, "Z"));
+    h.set(Header.attempts, String(attempts));
+    h.set(Header.errorKind, kind);
+    h.set(Header.errorType, typeName(err));
+    h.set(Header.errorMessage, escapeHeaderValue(messageOf(err), 4096));
+    h.set(Header.msgId, `failed:${this.name}:${m.info.stream}:${m.info.streamSequence}`);
+    try {
+      await this.client.js.publish(this.client.names.errorSubject(this.name), m.data, { headers: h });
+    } catch (e) {
+      this.log.error(`gobus: endpoint ${this.name}: moving a failed message to the error stream failed; it will be delivered again`, e);
+      m.nak();
+      return;
+    }
+    this.log.warn(`gobus: endpoint ${this.name}: moved a message to the error stream (${kind}): ${messageOf(err)}`);
+    m.term(`gobus: moved to ${this.client.names.errorSubject(this.name)}: ${kind}`);
+  }
+
+  /**
+   * stop stops fetching, waits up to timeoutMs for the handlers in flight,
+   * then aborts their signal; unfinished messages are delivered again.
+   * It is idempotent.
+   */
+  stop(timeoutMs = 10_000): Promise<void> {
+    this.stopped ??= (async () => {
+      for (const c of this.consumers) c.stop();
+      await Promise.all(this.loops);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.allSettled([...this.inflight]), deadline]);
+      clearTimeout(timer);
+      this.stopping.abort();
+      await Promise.allSettled([...this.inflight]);
+    })();
+    return this.stopped;
+  }
+}

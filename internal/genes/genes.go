@@ -1,0 +1,245 @@
+// Package genes is the generator behind protoc-gen-gobus-es: TypeScript
+// routes, typed send and publish functions, handler interfaces and their
+// registration, over the @gobusdev/gobus runtime (clients/typescript) and
+// the types protoc-gen-es writes.
+//
+// For a.proto it writes a_gobus.ts next to protoc-gen-es's a_pb.ts. The
+// parameter runtime_import=<module> names the runtime's module (default
+// @gobusdev/gobus); import_extension=<ext> the extension of relative
+// imports (default js, as protoc-gen-es's import_extension=js).
+package genes
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/pluginpb"
+
+	gobusv1 "github.com/gobusdev/gobus/proto/gobus/v1"
+)
+
+// Version is the version of protoc-gen-gobus-es, written into every file.
+const Version = "0.1.0"
+
+// contract is a command or an event of one file.
+type contract struct {
+	msg      *protogen.Message
+	name     string // protoc-gen-es's name: Outer_Inner
+	endpoint string // commands only
+	suffix   string
+}
+
+// Generate writes a _gobus.ts file for every file to generate that
+// declares commands or events.
+func Generate(gen *protogen.Plugin) error {
+	gen.SupportedFeatures = uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL |
+		pluginpb.CodeGeneratorResponse_FEATURE_SUPPORTS_EDITIONS)
+	gen.SupportedEditionsMinimum = descriptorpb.Edition_EDITION_PROTO2
+	gen.SupportedEditionsMaximum = descriptorpb.Edition_EDITION_2023
+	runtime, ext := "@gobusdev/gobus", "js"
+	for _, kv := range strings.Split(gen.Request.GetParameter(), ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch strings.TrimSpace(k) {
+		case "":
+		case "runtime_import":
+			runtime = v
+		case "import_extension":
+			ext = strings.TrimPrefix(v, ".")
+		default:
+			return fmt.Errorf("protoc-gen-gobus-es: unknown parameter %q: use runtime_import=<module> or import_extension=<ext>", k)
+		}
+	}
+	var mistakes []string
+	for _, f := range gen.Files {
+		if !f.Generate {
+			continue
+		}
+		commands, events, bad := collect(f, f.Messages)
+		mistakes = append(mistakes, bad...)
+		if len(commands)+len(events) == 0 || len(bad) > 0 {
+			continue
+		}
+		base := strings.TrimSuffix(f.Desc.Path(), ".proto")
+		g := gen.NewGeneratedFile(base+"_gobus.ts", "")
+		emit(g, f, commands, events, runtime, "./"+path.Base(base)+"_pb"+dotExt(ext))
+	}
+	if len(mistakes) > 0 {
+		return fmt.Errorf("%s", strings.Join(mistakes, "\n"))
+	}
+	return nil
+}
+
+func dotExt(ext string) string {
+	if ext == "" || ext == "none" {
+		return ""
+	}
+	return "." + ext
+}
+
+func collect(f *protogen.File, msgs []*protogen.Message) (commands, events []*contract, mistakes []string) {
+	for _, m := range msgs {
+		opts := m.Desc.Options()
+		isCmd := opts != nil && proto.HasExtension(opts, gobusv1.E_Command)
+		isEvt := opts != nil && proto.HasExtension(opts, gobusv1.E_Event)
+		c := &contract{msg: m, name: esName(m)}
+		switch {
+		case isCmd && isEvt:
+			mistakes = append(mistakes, fmt.Sprintf("%s: message %s is marked both a command and an event: keep one of the two options", f.Desc.Path(), m.Desc.FullName()))
+		case isCmd:
+			o := proto.GetExtension(opts, gobusv1.E_Command).(*gobusv1.CommandOptions)
+			if o.GetEndpoint() == "" {
+				mistakes = append(mistakes, fmt.Sprintf("%s: command %s names no endpoint: write option (gobus.v1.command) = {endpoint: \"...\"}", f.Desc.Path(), m.Desc.FullName()))
+				break
+			}
+			c.endpoint, c.suffix = o.GetEndpoint(), suffix(m, o.GetSubject())
+			commands = append(commands, c)
+		case isEvt:
+			c.suffix = suffix(m, proto.GetExtension(opts, gobusv1.E_Event).(*gobusv1.EventOptions).GetSubject())
+			events = append(events, c)
+		}
+		cs, es, bad := collect(f, m.Messages)
+		commands, events, mistakes = append(commands, cs...), append(events, es...), append(mistakes, bad...)
+	}
+	return commands, events, mistakes
+}
+
+func suffix(m *protogen.Message, subject string) string {
+	if subject != "" {
+		return subject
+	}
+	return string(m.Desc.FullName())
+}
+
+// esName is protoc-gen-es's name of m: its name within the package, with
+// '_' for '.'.
+func esName(m *protogen.Message) string {
+	full := string(m.Desc.FullName())
+	if pkg := string(m.Desc.ParentFile().Package()); pkg != "" {
+		full = strings.TrimPrefix(full, pkg+".")
+	}
+	return strings.ReplaceAll(full, ".", "_")
+}
+
+// pascal is an endpoint name as a TypeScript identifier: sales → Sales,
+// warehouse-sync → WarehouseSync.
+func pascal(s string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range s {
+		if r == '-' || r == '_' {
+			up = true
+			continue
+		}
+		if up {
+			r = unicode.ToUpper(r)
+		}
+		b.WriteRune(r)
+		up = false
+	}
+	return b.String()
+}
+
+func emit(g *protogen.GeneratedFile, f *protogen.File, commands, events []*contract, runtime, pbImport string) {
+	p := func(format string, args ...any) { fmt.Fprintf(g, format+"\n", args...) }
+	p("// Code generated by protoc-gen-gobus-es v%s. DO NOT EDIT.", Version)
+	p("// source: %s", f.Desc.Path())
+	p("")
+	p("/* eslint-disable */")
+	p("")
+	var rt []string
+	if len(commands) > 0 {
+		rt = append(rt, "command")
+	}
+	if len(events) > 0 {
+		rt = append(rt, "event")
+	}
+	rt = append(rt, "type Endpoint", "type MessageContext")
+	if len(events) > 0 {
+		rt = append(rt, "type Publisher")
+	}
+	if len(commands) > 0 {
+		rt = append(rt, "type Sender")
+	}
+	rt = append(rt, "type SendOptions")
+	p("import { %s } from %q;", strings.Join(rt, ", "), runtime)
+	var types, schemas []string
+	for _, c := range append(append([]*contract{}, commands...), events...) {
+		types = append(types, c.name)
+		schemas = append(schemas, c.name+"Schema")
+	}
+	p("import type { %s } from %q;", strings.Join(types, ", "), pbImport)
+	p("import { %s } from %q;", strings.Join(schemas, ", "), pbImport)
+
+	var endpoints []string
+	byEndpoint := map[string][]*contract{}
+	for _, c := range commands {
+		if byEndpoint[c.endpoint] == nil {
+			endpoints = append(endpoints, c.endpoint)
+		}
+		byEndpoint[c.endpoint] = append(byEndpoint[c.endpoint], c)
+		p("")
+		p("/** %sRoute routes the command %s to endpoint %s. */", c.name, c.msg.Desc.FullName(), c.endpoint)
+		p("export const %sRoute = command(%sSchema, %q, %q);", c.name, c.name, c.endpoint, c.suffix)
+		p("")
+		doc(g, c, "send"+c.name+" sends "+c.name+" to endpoint "+c.endpoint+" and waits until JetStream stored it; inside a handler, once the handler succeeded.")
+		p("export function send%s(via: Sender, msg: %s, opts?: SendOptions): Promise<void> {", c.name, c.name)
+		p("  return via.send(%sRoute, msg, opts);", c.name)
+		p("}")
+	}
+	for _, ep := range endpoints {
+		iface := pascal(ep) + "Handler"
+		p("")
+		p("/** %s handles the commands of endpoint %s declared in %s. */", iface, ep, f.Desc.Path())
+		p("export interface %s {", iface)
+		for _, c := range byEndpoint[ep] {
+			p("  handle%s(ctx: MessageContext, msg: %s): Promise<void>;", c.name, c.name)
+		}
+		p("}")
+		p("")
+		p("/** register%s registers h on ep, which must be endpoint %s. */", iface, ep)
+		p("export function register%s(ep: Endpoint, h: %s): void {", iface, iface)
+		for _, c := range byEndpoint[ep] {
+			p("  ep.handle(%sRoute, (ctx, msg) => h.handle%s(ctx, msg));", c.name, c.name)
+		}
+		p("}")
+	}
+	for _, c := range events {
+		p("")
+		p("/** %sRoute routes the event %s. */", c.name, c.msg.Desc.FullName())
+		p("export const %sRoute = event(%sSchema, %q);", c.name, c.name, c.suffix)
+		p("")
+		doc(g, c, "publish"+c.name+" publishes "+c.name+" and waits until JetStream stored it; inside a handler, once the handler succeeded.")
+		p("export function publish%s(via: Publisher, msg: %s, opts?: SendOptions): Promise<void> {", c.name, c.name)
+		p("  return via.publish(%sRoute, msg, opts);", c.name)
+		p("}")
+		p("")
+		p("/** %sHandler handles the event %s. */", c.name, c.msg.Desc.FullName())
+		p("export interface %sHandler {", c.name)
+		p("  handle%s(ctx: MessageContext, msg: %s): Promise<void>;", c.name, c.name)
+		p("}")
+		p("")
+		p("/** register%sHandler subscribes ep to %s. */", c.name, c.msg.Desc.FullName())
+		p("export function register%sHandler(ep: Endpoint, h: %sHandler): void {", c.name, c.name)
+		p("  ep.handle(%sRoute, (ctx, msg) => h.handle%s(ctx, msg));", c.name, c.name)
+		p("}")
+	}
+}
+
+// doc writes a function's doc comment: the contract's comment, then what
+// the function does.
+func doc(g *protogen.GeneratedFile, c *contract, what string) {
+	fmt.Fprintln(g, "/**")
+	if text := strings.TrimSpace(string(c.msg.Comments.Leading)); text != "" {
+		for _, line := range strings.Split(strings.TrimRight(string(c.msg.Comments.Leading), "\n"), "\n") {
+			fmt.Fprintln(g, strings.TrimRight(" *"+strings.ReplaceAll(line, "*/", "* /"), " "))
+		}
+		fmt.Fprintln(g, " *")
+	}
+	fmt.Fprintln(g, " * "+what)
+	fmt.Fprintln(g, " */")
+}
