@@ -89,3 +89,11 @@ func TestStore(t *testing.T) {
 	serverDSN(t)
 	storetest.Run(t, store())
 }
+
+func TestCrash(t *testing.T) {
+	serverDSN(t)
+	if testing.Short() {
+		t.Skip("kill -9 tests of 1,000 messages each: not in -short")
+	}
+	storetest.Crash(t, store())
+}

@@ -26,3 +26,10 @@ func open(t *testing.T) (*sql.DB, string) {
 }
 
 func TestStore(t *testing.T) { storetest.Run(t, store()) }
+
+func TestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill -9 tests of 1,000 messages each: not in -short")
+	}
+	storetest.Crash(t, store())
+}
