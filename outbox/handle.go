@@ -15,11 +15,13 @@ import (
 // begins a transaction, which the handler gets from [Tx]. If the inbox
 // says the endpoint handled the message already, the handler is skipped
 // and only what its first handling stored and did not dispatch is sent.
-// Otherwise the handler runs; if it returns nil, the message's id goes
-// into the inbox and its outgoing messages into the outbox, all in the
-// transaction, which is committed; then the messages are dispatched and
-// the message is acknowledged. If the handler fails, the transaction is
-// rolled back and nothing is sent.
+// Otherwise the message's id goes into the inbox, the handler runs, and
+// its outgoing messages go into the outbox, all in the transaction; if the
+// handler returns nil, the transaction is committed, then the messages are
+// dispatched and the message is acknowledged. If the handler fails, the
+// transaction is rolled back and nothing is sent. A copy of the message
+// handled at the same time by another instance waits for the inbox row
+// until the first commits, then is skipped: the handler runs once.
 //
 // The inbox is keyed by the endpoint and the message's ce-id, so a message
 // re-sent by a client that sets no Nats-Msg-Id applies once too.
@@ -35,11 +37,11 @@ func (o *Outbox) handle(next gobus.Handler) gobus.Handler {
 			return fmt.Errorf("outbox: beginning the transaction of %s: %w", id, err)
 		}
 		defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-		done, err := handled(ctx, tx, o.dialect, endpoint, id)
+		claimed, err := claim(ctx, tx, o.dialect, endpoint, id, o.cfg.now())
 		if err != nil {
 			return err
 		}
-		if done {
+		if !claimed {
 			if err := tx.Rollback(); err != nil {
 				return fmt.Errorf("outbox: %w", err)
 			}
@@ -47,9 +49,6 @@ func (o *Outbox) handle(next gobus.Handler) gobus.Handler {
 		}
 		t := &txn{o: o, tx: tx, endpoint: endpoint, incoming: id}
 		if err := next(withTxn(ctx, t), mc, msg); err != nil {
-			return err
-		}
-		if err := record(ctx, tx, o.dialect, endpoint, id, o.cfg.now()); err != nil {
 			return err
 		}
 		outboxhooks.At(outboxhooks.Written, id)

@@ -88,23 +88,19 @@ func insert(ctx context.Context, q queryer, d Dialect, endpoint, incoming string
 	return id, nil
 }
 
-// handled reports whether endpoint has handled the message with id.
-func handled(ctx context.Context, q queryer, d Dialect, endpoint, id string) (bool, error) {
-	var n int
-	err := q.QueryRowContext(ctx, d.Bind(`SELECT COUNT(*) FROM `+InboxTable+` WHERE endpoint = ? AND message_id = ?`), endpoint, id).Scan(&n)
+// claim records in the inbox that endpoint handles the message with id,
+// and reports whether it was not there yet. A transaction that recorded
+// the same id and has not ended makes claim wait for its end.
+func claim(ctx context.Context, q queryer, d Dialect, endpoint, id string, now time.Time) (bool, error) {
+	res, err := q.ExecContext(ctx, d.Bind(`INSERT INTO `+InboxTable+` (endpoint, message_id, handled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), endpoint, id, now.UnixMilli())
 	if err != nil {
-		return false, fmt.Errorf("outbox: reading the inbox: %w", err)
+		return false, fmt.Errorf("outbox: recording %s in the inbox: %w", id, err)
 	}
-	return n > 0, nil
-}
-
-// record writes that endpoint handled the message with id.
-func record(ctx context.Context, q queryer, d Dialect, endpoint, id string, now time.Time) error {
-	_, err := q.ExecContext(ctx, d.Bind(`INSERT INTO `+InboxTable+` (endpoint, message_id, handled_at) VALUES (?, ?, ?)`), endpoint, id, now.UnixMilli())
+	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("outbox: recording %s in the inbox: %w", id, err)
+		return false, fmt.Errorf("outbox: recording %s in the inbox: %w", id, err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // pendingOf is what endpoint's handling of incoming stored and did not

@@ -42,6 +42,7 @@ func Run(t *testing.T, s Store) {
 	t.Run("Session", func(t *testing.T) { testSession(t, s) })
 	t.Run("DispatcherSendsWhatACrashLeft", func(t *testing.T) { testLeftBehind(t, s) })
 	t.Run("CleanRemovesOldRows", func(t *testing.T) { testClean(t, s) })
+	t.Run("SchemaAppliedByHand", func(t *testing.T) { testSchemaByHand(t, s) })
 }
 
 // EffectsTable is the business table of the tests: one row per handler
@@ -65,6 +66,12 @@ type env struct {
 
 func newEnv(t *testing.T, s Store, opts ...outbox.Option) *env {
 	t.Helper()
+	db, _ := s.Open(t)
+	return newEnvOn(t, s, db, opts...)
+}
+
+func newEnvOn(t *testing.T, s Store, db *sql.DB, opts ...outbox.Option) *env {
+	t.Helper()
 	ns := natstest.RunServer(t)
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
@@ -73,7 +80,6 @@ func newEnv(t *testing.T, s Store, opts ...outbox.Option) *env {
 		t.Fatalf("Connect: %v", err)
 	}
 	t.Cleanup(func() { closeWithin(t, c.Close) })
-	db, _ := s.Open(t)
 	if err := CreateEffects(ctx, db); err != nil {
 		t.Fatal(err)
 	}
@@ -419,4 +425,35 @@ func testClean(t *testing.T, s Store) {
 		return c == (outbox.Counts{}), err
 	})
 	Once(t, e.db, e.client.JetStream(), want)
+}
+
+// testSchemaByHand applies what gobus outbox schema prints, as a DBA
+// would; outbox.New then finds the schema at its version.
+func testSchemaByHand(t *testing.T, s Store) {
+	db, _ := s.Open(t)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, outbox.Schema(s.Dialect)); err != nil {
+		t.Fatalf("applying outbox.Schema: %v", err)
+	}
+	e := newEnvOn(t, s, db)
+	var versions, version int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM `+outbox.VersionTable).Scan(&versions, &version); err != nil {
+		t.Fatal(err)
+	}
+	if versions != 1 || version != outbox.SchemaVersion {
+		t.Errorf("%d version rows, version %d; want 1 row of version %d", versions, version, outbox.SchemaVersion)
+	}
+	sess, err := e.ob.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gobustestv1.PublishWorkDone(ctx, sess, &gobustestv1.WorkDone{Id: "by-hand"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.counts(); c.Dispatched != 1 {
+		t.Errorf("counts %+v, want 1 dispatched", c)
+	}
 }
