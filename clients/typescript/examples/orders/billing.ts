@@ -15,7 +15,9 @@ import { received, report, untilStdinCloses } from "./report.js";
 
 const rejectFile = process.env.BILLING_REJECT_FILE;
 const client = await Client.connect({ source: "billing" });
-const ep = new Endpoint(client, "billing", { logger: { warn: () => {}, error: (m, ...more) => console.error(m, ...more) } });
+const ep = new Endpoint(client, "billing", {
+  logger: { warn: (m) => report({ warn: m }), error: (m, ...more) => console.error(m, ...more) },
+});
 registerOrderPlacedHandler(ep, {
   async handleOrderPlaced(ctx, e) {
     if (e.orderId.endsWith("-flaky") && ctx.delivery === 1) {
