@@ -20,7 +20,7 @@ func newFlow(w io.Writer) *flow { return &flow{w: w, start: time.Now()} }
 func (f *flow) step(endpoint, message, orderID, what string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fmt.Fprintf(f.w, "%7.3fs  %-10s  %-13s %-12s %s\n", time.Since(f.start).Seconds(), endpoint, message, orderID, what)
+	fmt.Fprintf(f.w, "%7.3fs  %-10s  %-14s %-12s %s\n", time.Since(f.start).Seconds(), endpoint, message, orderID, what)
 }
 
 func (f *flow) say(format string, args ...any) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	billingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/billing/v1"
 	salesv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/sales/v1"
@@ -22,7 +23,10 @@ func (s *sales) HandlePlaceOrder(ctx context.Context, mc *gobus.MessageContext, 
 	for _, item := range cmd.GetItems() {
 		total += int64(item.GetQuantity()) * item.GetUnitPriceCents()
 	}
-	s.flow.step("sales", "PlaceOrder", cmd.GetOrderId(), "accepted, publishes OrderPlaced")
+	s.flow.step("sales", "PlaceOrder", cmd.GetOrderId(), "accepted, replies OrderAccepted, publishes OrderPlaced")
+	if err := salesv1.ReplyOrderAccepted(ctx, mc, &salesv1.OrderAccepted{OrderId: cmd.GetOrderId(), TotalCents: total}); err != nil {
+		return err
+	}
 	return salesv1.PublishOrderPlaced(ctx, mc, &salesv1.OrderPlaced{OrderId: cmd.GetOrderId(), TotalCents: total})
 }
 
@@ -44,18 +48,23 @@ func (b *billing) HandleOrderPlaced(ctx context.Context, mc *gobus.MessageContex
 }
 
 // shipping ships an order once it has seen it placed and billed, in
-// whichever order the two events arrive. It keeps what it has seen in
-// memory: enough for a demo with one shipping instance; a saga would keep
-// it durably.
+// whichever order the two events arrive: it packs it and sends itself a
+// DispatchParcel held back until the courier's next round, courier later.
+// It keeps what it has seen in memory: enough for a demo with one
+// shipping instance; a saga would keep it durably.
 type shipping struct {
-	flow *flow
-	mu   sync.Mutex
-	seen map[string]*orderProgress
+	shippingv1.UnimplementedShippingHandler
+	flow    *flow
+	courier time.Duration
+	mu      sync.Mutex
+	seen    map[string]*orderProgress
 }
 
 type orderProgress struct{ placed, billed bool }
 
-func newShipping(f *flow) *shipping { return &shipping{flow: f, seen: map[string]*orderProgress{}} }
+func newShipping(f *flow, courier time.Duration) *shipping {
+	return &shipping{flow: f, courier: courier, seen: map[string]*orderProgress{}}
+}
 
 func (s *shipping) HandleOrderPlaced(ctx context.Context, mc *gobus.MessageContext, e *salesv1.OrderPlaced) error {
 	return s.progress(ctx, mc, "OrderPlaced", e.GetOrderId(), func(p *orderProgress) { p.placed = true })
@@ -79,8 +88,16 @@ func (s *shipping) progress(ctx context.Context, mc *gobus.MessageContext, event
 		s.flow.step("shipping", event, orderID, "noted, waits for the other event")
 		return nil
 	}
-	s.flow.step("shipping", event, orderID, "placed and billed, publishes OrderShipped")
-	return shippingv1.PublishOrderShipped(ctx, mc, &shippingv1.OrderShipped{OrderId: orderID})
+	s.flow.step("shipping", event, orderID, fmt.Sprintf("placed and billed, packed; DispatchParcel held back %s for the courier", s.courier))
+	return shippingv1.SendDispatchParcel(ctx, mc, &shippingv1.DispatchParcel{OrderId: orderID}, gobus.After(s.courier))
+}
+
+// HandleDispatchParcel runs when the courier comes: the server held the
+// command back since shipping sent it (its ce-time).
+func (s *shipping) HandleDispatchParcel(ctx context.Context, mc *gobus.MessageContext, cmd *shippingv1.DispatchParcel) error {
+	waited := time.Since(mc.Time()).Round(10 * time.Millisecond)
+	s.flow.step("shipping", "DispatchParcel", cmd.GetOrderId(), fmt.Sprintf("the courier came after %s, publishes OrderShipped", waited))
+	return shippingv1.PublishOrderShipped(ctx, mc, &shippingv1.OrderShipped{OrderId: cmd.GetOrderId()})
 }
 
 // storefront places orders and watches them ship.

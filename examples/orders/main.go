@@ -2,8 +2,14 @@
 // accepts them, billing charges them, and shipping ships each order once
 // it has seen it both placed and billed.
 //
-//	storefront --PlaceOrder--> sales --OrderPlaced--> billing, shipping
-//	billing --OrderBilled--> shipping --OrderShipped--> storefront
+//	storefront --PlaceOrder--> sales --OrderAccepted (reply)--> storefront
+//	sales --OrderPlaced--> billing, shipping
+//	billing --OrderBilled--> shipping --DispatchParcel (held back 1s)--> shipping
+//	shipping --OrderShipped--> storefront
+//
+// The storefront waits for each order's reply (RequestPlaceOrder) and
+// prints it; shipping holds the parcel back on the server until the
+// courier's next round (gobus.After, -courier).
 //
 // With no flags it runs every endpoint in one process on an embedded
 // JetStream server, places 5 orders, prints the flow and exits 0 once every
@@ -52,6 +58,9 @@ type config struct {
 	// failBilling makes billing fail the first n attempts of each order;
 	// -1 fails every attempt.
 	failBilling int
+	// courier is how long shipping holds a packed order back for the
+	// courier's next round.
+	courier time.Duration
 }
 
 // allEndpoints lists the endpoints, subscribers before publishers, in the
@@ -86,6 +95,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.listen, "listen", "", "host:port where the embedded server also accepts other processes, such as 127.0.0.1:4222")
 	fs.StringVar(&endpoints, "endpoints", strings.Join(allEndpoints, ","), "comma-separated endpoints to run in this process")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the runtime does")
+	fs.DurationVar(&cfg.courier, "courier", time.Second, "how long shipping holds a packed order back, on the server, for the courier")
 	failBilling := fs.String("fail-billing", "0", "make billing fail the first N attempts of each order, or 'always'")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -61,7 +61,8 @@ func TestAllEndpointsInOneProcess(t *testing.T) {
 	if err := run(context.Background(), cfg, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	for _, step := range []string{"sales       PlaceOrder", "billing     OrderPlaced", "storefront  OrderShipped"} {
+	for _, step := range []string{"sales       PlaceOrder", "storefront  OrderAccepted", "billing     OrderPlaced",
+		"shipping    DispatchParcel", "storefront  OrderShipped"} {
 		if got := out.count(step); got != 20 {
 			t.Errorf("%q appears %d times, want 20:\n%s", step, got, out.String())
 		}
@@ -110,7 +111,7 @@ func TestOrdersSentWhileSalesIsDown(t *testing.T) {
 	go func() {
 		storeDone <- run(ctx, mustConfig(t, "-nats", url, "-endpoints", "storefront,billing,shipping", "-orders", "8", "-timeout", "30s"), &out)
 	}()
-	waitForOutput(t, &out, "sends the order to sales", 8)
+	waitForOutput(t, &out, "requests the order from sales", 8)
 
 	var salesOut syncBuffer
 	salesDone := make(chan error, 1)

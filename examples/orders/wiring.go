@@ -53,8 +53,11 @@ func startEndpoints(ctx context.Context, c *gobus.Client, cfg config, f *flow, s
 			return salesv1.RegisterOrderPlacedHandler(ep, &billing{flow: f, failFirst: cfg.failBilling})
 		},
 		"shipping": func(ep *gobus.Endpoint) error {
-			s := newShipping(f)
+			s := newShipping(f, cfg.courier)
 			if err := salesv1.RegisterOrderPlacedHandler(ep, s); err != nil {
+				return err
+			}
+			if err := shippingv1.RegisterShippingHandler(ep, s); err != nil {
 				return err
 			}
 			return billingv1.RegisterOrderBilledHandler(ep, s)
@@ -88,17 +91,22 @@ func placeOrders(ctx context.Context, c *gobus.Client, cfg config, f *flow, ship
 	run := newRunID()
 	pending := map[string]bool{}
 	f.say("placing %d orders (run %s)", cfg.orders, run)
+	// Each order is a request of its own, all at once: while sales is
+	// down they wait in its queue, and their replies come when it is back.
+	errs := make(chan error, cfg.orders)
 	for i := 1; i <= cfg.orders; i++ {
 		id := fmt.Sprintf("%s-%02d", run, i)
 		order := &salesv1.PlaceOrder{OrderId: id, Items: []*salesv1.LineItem{
 			{Sku: "mug", Quantity: uint32(i), UnitPriceCents: 1250},
 		}}
-		f.step("storefront", "PlaceOrder", id, "sends the order to sales")
-		// The order id is the message id: a retried send is one order.
-		if err := salesv1.SendPlaceOrder(ctx, c, order, gobus.WithMessageID(id)); err != nil {
-			return fmt.Errorf("placing order %s: %w", id, err)
-		}
+		f.step("storefront", "PlaceOrder", id, "requests the order from sales")
 		pending[id] = true
+		go func() { errs <- placeOrder(ctx, c, cfg, f, order) }()
+	}
+	for range cfg.orders {
+		if err := <-errs; err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	timeout := time.NewTimer(cfg.timeout)
@@ -115,6 +123,19 @@ func placeOrders(ctx context.Context, c *gobus.Client, cfg config, f *flow, ship
 		}
 	}
 	f.say("all %d orders placed, billed and shipped in %s", cfg.orders, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// placeOrder requests one order from sales and prints its reply. The
+// order id is the message id: a retried request is one order.
+func placeOrder(ctx context.Context, c *gobus.Client, cfg config, f *flow, order *salesv1.PlaceOrder) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	accepted, err := salesv1.RequestPlaceOrder(ctx, c, order, gobus.WithMessageID(order.GetOrderId()))
+	if err != nil {
+		return fmt.Errorf("placing order %s: %w", order.GetOrderId(), err)
+	}
+	f.step("storefront", "OrderAccepted", accepted.GetOrderId(), "sales replied: total "+money(accepted.GetTotalCents()))
 	return nil
 }
 

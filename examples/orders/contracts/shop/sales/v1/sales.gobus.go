@@ -34,12 +34,16 @@ var (
 	// OrderPlacedRoute routes OrderPlaced events to every endpoint that subscribes
 	// to them.
 	OrderPlacedRoute = gobus.NewEventRoute[*OrderPlaced](OrderPlacedType, "shop.sales.v1.OrderPlaced")
+	// OrderAcceptedReplyRoute routes OrderAccepted replies back to whoever sent
+	// the command they answer.
+	OrderAcceptedReplyRoute = gobus.NewReplyRoute[*OrderAccepted]("shop.sales.v1.OrderAccepted")
 )
 
 // The routes of shop/sales/v1/sales.proto join the runtime's routing table,
 // which the installer reads to create streams at start-up.
 func init() {
 	gobus.RegisterRoutes(PlaceOrderRoute.Route(), OrderPlacedRoute.Route())
+	gobus.RegisterReplies(PlaceOrderRoute.Route(), OrderAcceptedReplyRoute.Type())
 }
 
 // SendPlaceOrder sends a PlaceOrder command to the sales endpoint. Through a
@@ -55,6 +59,57 @@ func SendPlaceOrder(ctx context.Context, d gobus.Dispatcher, msg *PlaceOrder, op
 // succeeds.
 func PublishOrderPlaced(ctx context.Context, d gobus.Dispatcher, msg *OrderPlaced, opts ...gobus.PublishOption) error {
 	return gobus.Publish(ctx, d, OrderPlacedRoute, msg, opts...)
+}
+
+// ReplyOrderAccepted answers the command mc is handling with reply, sent back
+// after the handler succeeds to whoever sent the command: the waiting RequestX
+// caller, or the queue of the endpoint that sent it. The command must declare
+// shop.sales.v1.OrderAccepted among its replies.
+func ReplyOrderAccepted(ctx context.Context, mc *gobus.MessageContext, reply *OrderAccepted) error {
+	return gobus.Reply(ctx, mc, OrderAcceptedReplyRoute, reply)
+}
+
+// RequestPlaceOrder sends a PlaceOrder command to the sales endpoint and waits
+// for its reply (OrderAccepted) on the client's own reply subject, until ctx
+// ends: then it returns ctx's error, and a reply that comes later is dropped.
+// Give ctx a deadline.
+func RequestPlaceOrder(ctx context.Context, c *gobus.Client, cmd *PlaceOrder, opts ...gobus.SendOption) (*OrderAccepted, error) {
+	var reply *OrderAccepted
+	if err := gobus.Request(ctx, c, PlaceOrderRoute, cmd, []gobus.ReplyTarget{gobus.Into(OrderAcceptedReplyRoute, &reply)}, opts...); err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// PlaceOrderReplyHandler handles, in the queue of the endpoint that sent them,
+// the replies to its PlaceOrder commands (OrderAccepted): durable replies,
+// which wait in the queue while the endpoint is down. mc.CausationID() is the
+// id of the command a reply answers. An endpoint has one handler per reply
+// type, whichever command it answers. Embed
+// UnimplementedPlaceOrderReplyHandler to keep compiling when replies are
+// added.
+type PlaceOrderReplyHandler interface {
+	// HandleOrderAcceptedReply handles one OrderAccepted reply to a PlaceOrder.
+	HandleOrderAcceptedReply(ctx context.Context, mc *gobus.MessageContext, reply *OrderAccepted) error
+}
+
+// UnimplementedPlaceOrderReplyHandler answers every reply to PlaceOrder with
+// gobus.ErrUnimplemented, which moves it to the error stream without retries.
+type UnimplementedPlaceOrderReplyHandler struct{}
+
+// HandleOrderAcceptedReply fails with gobus.ErrUnimplemented.
+func (UnimplementedPlaceOrderReplyHandler) HandleOrderAcceptedReply(context.Context, *gobus.MessageContext, *OrderAccepted) error {
+	return gobus.UnimplementedError(OrderAcceptedReplyRoute.Type())
+}
+
+// RegisterPlaceOrderReplyHandler has ep handle with h the replies to the
+// PlaceOrder commands ep sends from its handlers: sending one asks for its
+// reply in ep's queue.
+func RegisterPlaceOrderReplyHandler(ep *gobus.Endpoint, h PlaceOrderReplyHandler) error {
+	if err := gobus.HandleReply(ep, PlaceOrderRoute, OrderAcceptedReplyRoute, h.HandleOrderAcceptedReply); err != nil {
+		return err
+	}
+	return nil
 }
 
 // PlaceOrderHandler handles PlaceOrder commands. Returning nil acknowledges

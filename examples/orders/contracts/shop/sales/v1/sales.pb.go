@@ -24,7 +24,8 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// PlaceOrder asks the sales endpoint to accept an order.
+// PlaceOrder asks the sales endpoint to accept an order; sales answers
+// with OrderAccepted.
 type PlaceOrder struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The order's id, chosen by the caller so that a retried send is the same
@@ -144,6 +145,61 @@ func (x *LineItem) GetUnitPriceCents() int64 {
 	return 0
 }
 
+// OrderAccepted answers PlaceOrder: sales took the order, for this total.
+type OrderAccepted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order's id.
+	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The amount to bill, in cents.
+	TotalCents    int64 `protobuf:"varint,2,opt,name=total_cents,json=totalCents,proto3" json:"total_cents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderAccepted) Reset() {
+	*x = OrderAccepted{}
+	mi := &file_shop_sales_v1_sales_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderAccepted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderAccepted) ProtoMessage() {}
+
+func (x *OrderAccepted) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_sales_v1_sales_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderAccepted.ProtoReflect.Descriptor instead.
+func (*OrderAccepted) Descriptor() ([]byte, []int) {
+	return file_shop_sales_v1_sales_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *OrderAccepted) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderAccepted) GetTotalCents() int64 {
+	if x != nil {
+		return x.TotalCents
+	}
+	return 0
+}
+
 // OrderPlaced tells the world that sales accepted an order.
 type OrderPlaced struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -157,7 +213,7 @@ type OrderPlaced struct {
 
 func (x *OrderPlaced) Reset() {
 	*x = OrderPlaced{}
-	mi := &file_shop_sales_v1_sales_proto_msgTypes[2]
+	mi := &file_shop_sales_v1_sales_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -169,7 +225,7 @@ func (x *OrderPlaced) String() string {
 func (*OrderPlaced) ProtoMessage() {}
 
 func (x *OrderPlaced) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_sales_v1_sales_proto_msgTypes[2]
+	mi := &file_shop_sales_v1_sales_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -182,7 +238,7 @@ func (x *OrderPlaced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderPlaced.ProtoReflect.Descriptor instead.
 func (*OrderPlaced) Descriptor() ([]byte, []int) {
-	return file_shop_sales_v1_sales_proto_rawDescGZIP(), []int{2}
+	return file_shop_sales_v1_sales_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *OrderPlaced) GetOrderId() string {
@@ -203,16 +259,20 @@ var File_shop_sales_v1_sales_proto protoreflect.FileDescriptor
 
 const file_shop_sales_v1_sales_proto_rawDesc = "" +
 	"\n" +
-	"\x19shop/sales/v1/sales.proto\x12\rshop.sales.v1\x1a\x16gobus/v1/options.proto\"c\n" +
+	"\x19shop/sales/v1/sales.proto\x12\rshop.sales.v1\x1a\x16gobus/v1/options.proto\"r\n" +
 	"\n" +
 	"PlaceOrder\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12-\n" +
-	"\x05items\x18\x02 \x03(\v2\x17.shop.sales.v1.LineItemR\x05items:\v\xb2\xbc\x1c\a\n" +
-	"\x05sales\"b\n" +
+	"\x05items\x18\x02 \x03(\v2\x17.shop.sales.v1.LineItemR\x05items:\x1a\xb2\xbc\x1c\x16\n" +
+	"\x05sales\x1a\rOrderAccepted\"b\n" +
 	"\bLineItem\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\rR\bquantity\x12(\n" +
-	"\x10unit_price_cents\x18\x03 \x01(\x03R\x0eunitPriceCents\"O\n" +
+	"\x10unit_price_cents\x18\x03 \x01(\x03R\x0eunitPriceCents\"Q\n" +
+	"\rOrderAccepted\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1f\n" +
+	"\vtotal_cents\x18\x02 \x01(\x03R\n" +
+	"totalCents:\x04¼\x1c\x00\"O\n" +
 	"\vOrderPlaced\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1f\n" +
 	"\vtotal_cents\x18\x02 \x01(\x03R\n" +
@@ -230,11 +290,12 @@ func file_shop_sales_v1_sales_proto_rawDescGZIP() []byte {
 	return file_shop_sales_v1_sales_proto_rawDescData
 }
 
-var file_shop_sales_v1_sales_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_shop_sales_v1_sales_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_shop_sales_v1_sales_proto_goTypes = []any{
-	(*PlaceOrder)(nil),  // 0: shop.sales.v1.PlaceOrder
-	(*LineItem)(nil),    // 1: shop.sales.v1.LineItem
-	(*OrderPlaced)(nil), // 2: shop.sales.v1.OrderPlaced
+	(*PlaceOrder)(nil),    // 0: shop.sales.v1.PlaceOrder
+	(*LineItem)(nil),      // 1: shop.sales.v1.LineItem
+	(*OrderAccepted)(nil), // 2: shop.sales.v1.OrderAccepted
+	(*OrderPlaced)(nil),   // 3: shop.sales.v1.OrderPlaced
 }
 var file_shop_sales_v1_sales_proto_depIdxs = []int32{
 	1, // 0: shop.sales.v1.PlaceOrder.items:type_name -> shop.sales.v1.LineItem
@@ -256,7 +317,7 @@ func file_shop_sales_v1_sales_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_sales_v1_sales_proto_rawDesc), len(file_shop_sales_v1_sales_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -17,12 +17,20 @@ const _ = gobus.IsAtLeastVersion0_1_0
 
 // Wire names of the messages in shop/shipping/v1/shipping.proto.
 const (
+	// DispatchParcelType is the wire type (ce-type) of DispatchParcel: its proto
+	// full name.
+	DispatchParcelType = "shop.shipping.v1.DispatchParcel"
+	// DispatchParcelEndpoint is the endpoint that handles DispatchParcel, unless
+	// the route is overridden at run time.
+	DispatchParcelEndpoint = "shipping"
 	// OrderShippedType is the wire type (ce-type) of OrderShipped: its proto full
 	// name.
 	OrderShippedType = "shop.shipping.v1.OrderShipped"
 )
 
 var (
+	// DispatchParcelRoute routes DispatchParcel commands to the shipping endpoint.
+	DispatchParcelRoute = gobus.NewCommandRoute[*DispatchParcel](DispatchParcelType, DispatchParcelEndpoint, "shop.shipping.v1.DispatchParcel")
 	// OrderShippedRoute routes OrderShipped events to every endpoint that
 	// subscribes to them.
 	OrderShippedRoute = gobus.NewEventRoute[*OrderShipped](OrderShippedType, "shop.shipping.v1.OrderShipped")
@@ -31,7 +39,14 @@ var (
 // The routes of shop/shipping/v1/shipping.proto join the runtime's routing table,
 // which the installer reads to create streams at start-up.
 func init() {
-	gobus.RegisterRoutes(OrderShippedRoute.Route())
+	gobus.RegisterRoutes(DispatchParcelRoute.Route(), OrderShippedRoute.Route())
+}
+
+// SendDispatchParcel sends a DispatchParcel command to the shipping endpoint.
+// Through a *gobus.Client it is stored before it returns; through the
+// *gobus.MessageContext of a handler it is sent after the handler succeeds.
+func SendDispatchParcel(ctx context.Context, d gobus.Dispatcher, msg *DispatchParcel, opts ...gobus.SendOption) error {
+	return gobus.Send(ctx, d, DispatchParcelRoute, msg, opts...)
 }
 
 // PublishOrderShipped publishes an OrderShipped event to its subscribers.
@@ -40,6 +55,22 @@ func init() {
 // succeeds.
 func PublishOrderShipped(ctx context.Context, d gobus.Dispatcher, msg *OrderShipped, opts ...gobus.PublishOption) error {
 	return gobus.Publish(ctx, d, OrderShippedRoute, msg, opts...)
+}
+
+// DispatchParcelHandler handles DispatchParcel commands. Returning nil
+// acknowledges the message and dispatches what the handler sent or published
+// through mc; returning an error has the message retried under the endpoint's
+// retry policy.
+type DispatchParcelHandler interface {
+	// HandleDispatchParcel handles one DispatchParcel message.
+	HandleDispatchParcel(ctx context.Context, mc *gobus.MessageContext, msg *DispatchParcel) error
+}
+
+// RegisterDispatchParcelHandler has ep handle DispatchParcel commands with h.
+// ep must be the shipping endpoint, or the endpoint the route is overridden
+// to.
+func RegisterDispatchParcelHandler(ep *gobus.Endpoint, h DispatchParcelHandler) error {
+	return gobus.HandleCommand(ep, DispatchParcelRoute, h.HandleDispatchParcel)
 }
 
 // OrderShippedHandler handles OrderShipped events. Returning nil acknowledges
@@ -55,4 +86,30 @@ type OrderShippedHandler interface {
 // subscribes ep to the event.
 func RegisterOrderShippedHandler(ep *gobus.Endpoint, h OrderShippedHandler) error {
 	return gobus.HandleEvent(ep, OrderShippedRoute, h.HandleOrderShipped)
+}
+
+// ShippingHandler handles every command this file routes to the shipping
+// endpoint: DispatchParcel. Embed UnimplementedShippingHandler to keep
+// compiling when commands are added.
+type ShippingHandler interface {
+	DispatchParcelHandler
+}
+
+// UnimplementedShippingHandler answers every shipping command with
+// gobus.ErrUnimplemented, which moves the message to the error stream without
+// retries. Embed it in a ShippingHandler.
+type UnimplementedShippingHandler struct{}
+
+// HandleDispatchParcel fails with gobus.ErrUnimplemented.
+func (UnimplementedShippingHandler) HandleDispatchParcel(context.Context, *gobus.MessageContext, *DispatchParcel) error {
+	return gobus.UnimplementedError(DispatchParcelType)
+}
+
+// RegisterShippingHandler has ep handle every shipping command of this file
+// with h.
+func RegisterShippingHandler(ep *gobus.Endpoint, h ShippingHandler) error {
+	if err := RegisterDispatchParcelHandler(ep, h); err != nil {
+		return err
+	}
+	return nil
 }

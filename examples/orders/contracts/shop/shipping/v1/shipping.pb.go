@@ -25,6 +25,54 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// DispatchParcel asks shipping to hand an order's parcel to the courier,
+// whose next round comes a while after the order is packed: shipping sends
+// it to itself, held back until then.
+type DispatchParcel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order's id.
+	OrderId       string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DispatchParcel) Reset() {
+	*x = DispatchParcel{}
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchParcel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchParcel) ProtoMessage() {}
+
+func (x *DispatchParcel) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchParcel.ProtoReflect.Descriptor instead.
+func (*DispatchParcel) Descriptor() ([]byte, []int) {
+	return file_shop_shipping_v1_shipping_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DispatchParcel) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
 // OrderShipped tells the world that shipping has seen an order placed and
 // billed, and sent it on its way.
 type OrderShipped struct {
@@ -37,7 +85,7 @@ type OrderShipped struct {
 
 func (x *OrderShipped) Reset() {
 	*x = OrderShipped{}
-	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[0]
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +97,7 @@ func (x *OrderShipped) String() string {
 func (*OrderShipped) ProtoMessage() {}
 
 func (x *OrderShipped) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[0]
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +110,7 @@ func (x *OrderShipped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderShipped.ProtoReflect.Descriptor instead.
 func (*OrderShipped) Descriptor() ([]byte, []int) {
-	return file_shop_shipping_v1_shipping_proto_rawDescGZIP(), []int{0}
+	return file_shop_shipping_v1_shipping_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *OrderShipped) GetOrderId() string {
@@ -76,7 +124,11 @@ var File_shop_shipping_v1_shipping_proto protoreflect.FileDescriptor
 
 const file_shop_shipping_v1_shipping_proto_rawDesc = "" +
 	"\n" +
-	"\x1fshop/shipping/v1/shipping.proto\x12\x10shop.shipping.v1\x1a\x16gobus/v1/options.proto\"/\n" +
+	"\x1fshop/shipping/v1/shipping.proto\x12\x10shop.shipping.v1\x1a\x16gobus/v1/options.proto\";\n" +
+	"\x0eDispatchParcel\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId:\x0e\xb2\xbc\x1c\n" +
+	"\n" +
+	"\bshipping\"/\n" +
 	"\fOrderShipped\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId:\x04\xba\xbc\x1c\x00BQZOgithub.com/gobusdev/gobus/examples/orders/contracts/shop/shipping/v1;shippingv1b\x06proto3"
 
@@ -92,9 +144,10 @@ func file_shop_shipping_v1_shipping_proto_rawDescGZIP() []byte {
 	return file_shop_shipping_v1_shipping_proto_rawDescData
 }
 
-var file_shop_shipping_v1_shipping_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_shop_shipping_v1_shipping_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_shop_shipping_v1_shipping_proto_goTypes = []any{
-	(*OrderShipped)(nil), // 0: shop.shipping.v1.OrderShipped
+	(*DispatchParcel)(nil), // 0: shop.shipping.v1.DispatchParcel
+	(*OrderShipped)(nil),   // 1: shop.shipping.v1.OrderShipped
 }
 var file_shop_shipping_v1_shipping_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -115,7 +168,7 @@ func file_shop_shipping_v1_shipping_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_shipping_v1_shipping_proto_rawDesc), len(file_shop_shipping_v1_shipping_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
