@@ -11,7 +11,8 @@ import { PlaceOrderSchema, OrderPlacedSchema } from "./sales_pb.js";
 export const PlaceOrderRoute = command(PlaceOrderSchema, "sales", "shop.sales.v1.PlaceOrder");
 
 /**
- * PlaceOrder asks the sales endpoint to accept an order.
+ * PlaceOrder asks the sales endpoint to accept an order; sales answers
+ * with OrderAccepted.
  *
  * sendPlaceOrder sends PlaceOrder to endpoint sales and waits until JetStream stored it; inside a handler, once the handler succeeded.
  */

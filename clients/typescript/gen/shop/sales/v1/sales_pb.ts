@@ -13,10 +13,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/sales/v1/sales.proto.
  */
 export const file_shop_sales_v1_sales: GenFile = /*@__PURE__*/
-  fileDesc("ChlzaG9wL3NhbGVzL3YxL3NhbGVzLnByb3RvEg1zaG9wLnNhbGVzLnYxIlMKClBsYWNlT3JkZXISEAoIb3JkZXJfaWQYASABKAkSJgoFaXRlbXMYAiADKAsyFy5zaG9wLnNhbGVzLnYxLkxpbmVJdGVtOguyvBwHCgVzYWxlcyJDCghMaW5lSXRlbRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKA0SGAoQdW5pdF9wcmljZV9jZW50cxgDIAEoAyI6CgtPcmRlclBsYWNlZBIQCghvcmRlcl9pZBgBIAEoCRITCgt0b3RhbF9jZW50cxgCIAEoAzoEurwcAEJLWklnaXRodWIuY29tL2dvYnVzZGV2L2dvYnVzL2V4YW1wbGVzL29yZGVycy9jb250cmFjdHMvc2hvcC9zYWxlcy92MTtzYWxlc3YxYgZwcm90bzM", [file_gobus_v1_options]);
+  fileDesc("ChlzaG9wL3NhbGVzL3YxL3NhbGVzLnByb3RvEg1zaG9wLnNhbGVzLnYxImIKClBsYWNlT3JkZXISEAoIb3JkZXJfaWQYASABKAkSJgoFaXRlbXMYAiADKAsyFy5zaG9wLnNhbGVzLnYxLkxpbmVJdGVtOhqyvBwWCgVzYWxlcxoNT3JkZXJBY2NlcHRlZCJDCghMaW5lSXRlbRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKA0SGAoQdW5pdF9wcmljZV9jZW50cxgDIAEoAyI8Cg1PcmRlckFjY2VwdGVkEhAKCG9yZGVyX2lkGAEgASgJEhMKC3RvdGFsX2NlbnRzGAIgASgDOgTCvBwAIjoKC09yZGVyUGxhY2VkEhAKCG9yZGVyX2lkGAEgASgJEhMKC3RvdGFsX2NlbnRzGAIgASgDOgS6vBwAQktaSWdpdGh1Yi5jb20vZ29idXNkZXYvZ29idXMvZXhhbXBsZXMvb3JkZXJzL2NvbnRyYWN0cy9zaG9wL3NhbGVzL3YxO3NhbGVzdjFiBnByb3RvMw", [file_gobus_v1_options]);
 
 /**
- * PlaceOrder asks the sales endpoint to accept an order.
+ * PlaceOrder asks the sales endpoint to accept an order; sales answers
+ * with OrderAccepted.
  *
  * @generated from message shop.sales.v1.PlaceOrder
  */
@@ -80,6 +81,34 @@ export const LineItemSchema: GenMessage<LineItem> = /*@__PURE__*/
   messageDesc(file_shop_sales_v1_sales, 1);
 
 /**
+ * OrderAccepted answers PlaceOrder: sales took the order, for this total.
+ *
+ * @generated from message shop.sales.v1.OrderAccepted
+ */
+export type OrderAccepted = Message<"shop.sales.v1.OrderAccepted"> & {
+  /**
+   * The order's id.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * The amount to bill, in cents.
+   *
+   * @generated from field: int64 total_cents = 2;
+   */
+  totalCents: bigint;
+};
+
+/**
+ * Describes the message shop.sales.v1.OrderAccepted.
+ * Use `create(OrderAcceptedSchema)` to create a new message.
+ */
+export const OrderAcceptedSchema: GenMessage<OrderAccepted> = /*@__PURE__*/
+  messageDesc(file_shop_sales_v1_sales, 2);
+
+/**
  * OrderPlaced tells the world that sales accepted an order.
  *
  * @generated from message shop.sales.v1.OrderPlaced
@@ -105,5 +134,5 @@ export type OrderPlaced = Message<"shop.sales.v1.OrderPlaced"> & {
  * Use `create(OrderPlacedSchema)` to create a new message.
  */
 export const OrderPlacedSchema: GenMessage<OrderPlaced> = /*@__PURE__*/
-  messageDesc(file_shop_sales_v1_sales, 2);
+  messageDesc(file_shop_sales_v1_sales, 3);
 

@@ -3,9 +3,33 @@
 
 /* eslint-disable */
 
-import { event, type Endpoint, type MessageContext, type Publisher, type SendOptions } from "@gobusdev/gobus";
-import type { OrderShipped } from "./shipping_pb.js";
-import { OrderShippedSchema } from "./shipping_pb.js";
+import { command, event, type Endpoint, type MessageContext, type Publisher, type Sender, type SendOptions } from "@gobusdev/gobus";
+import type { DispatchParcel, OrderShipped } from "./shipping_pb.js";
+import { DispatchParcelSchema, OrderShippedSchema } from "./shipping_pb.js";
+
+/** DispatchParcelRoute routes the command shop.shipping.v1.DispatchParcel to endpoint shipping. */
+export const DispatchParcelRoute = command(DispatchParcelSchema, "shipping", "shop.shipping.v1.DispatchParcel");
+
+/**
+ * DispatchParcel asks shipping to hand an order's parcel to the courier,
+ * whose next round comes a while after the order is packed: shipping sends
+ * it to itself, held back until then.
+ *
+ * sendDispatchParcel sends DispatchParcel to endpoint shipping and waits until JetStream stored it; inside a handler, once the handler succeeded.
+ */
+export function sendDispatchParcel(via: Sender, msg: DispatchParcel, opts?: SendOptions): Promise<void> {
+  return via.send(DispatchParcelRoute, msg, opts);
+}
+
+/** ShippingHandler handles the commands of endpoint shipping declared in shop/shipping/v1/shipping.proto. */
+export interface ShippingHandler {
+  handleDispatchParcel(ctx: MessageContext, msg: DispatchParcel): Promise<void>;
+}
+
+/** registerShippingHandler registers h on ep, which must be endpoint shipping. */
+export function registerShippingHandler(ep: Endpoint, h: ShippingHandler): void {
+  ep.handle(DispatchParcelRoute, (ctx, msg) => h.handleDispatchParcel(ctx, msg));
+}
 
 /** OrderShippedRoute routes the event shop.shipping.v1.OrderShipped. */
 export const OrderShippedRoute = event(OrderShippedSchema, "shop.shipping.v1.OrderShipped");

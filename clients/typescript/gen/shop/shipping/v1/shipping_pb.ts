@@ -14,7 +14,30 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/shipping/v1/shipping.proto.
  */
 export const file_shop_shipping_v1_shipping: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaG9wL3NoaXBwaW5nL3YxL3NoaXBwaW5nLnByb3RvEhBzaG9wLnNoaXBwaW5nLnYxIiYKDE9yZGVyU2hpcHBlZBIQCghvcmRlcl9pZBgBIAEoCToEurwcAEJRWk9naXRodWIuY29tL2dvYnVzZGV2L2dvYnVzL2V4YW1wbGVzL29yZGVycy9jb250cmFjdHMvc2hvcC9zaGlwcGluZy92MTtzaGlwcGluZ3YxYgZwcm90bzM", [file_gobus_v1_options]);
+  fileDesc("Ch9zaG9wL3NoaXBwaW5nL3YxL3NoaXBwaW5nLnByb3RvEhBzaG9wLnNoaXBwaW5nLnYxIjIKDkRpc3BhdGNoUGFyY2VsEhAKCG9yZGVyX2lkGAEgASgJOg6yvBwKCghzaGlwcGluZyImCgxPcmRlclNoaXBwZWQSEAoIb3JkZXJfaWQYASABKAk6BLq8HABCUVpPZ2l0aHViLmNvbS9nb2J1c2Rldi9nb2J1cy9leGFtcGxlcy9vcmRlcnMvY29udHJhY3RzL3Nob3Avc2hpcHBpbmcvdjE7c2hpcHBpbmd2MWIGcHJvdG8z", [file_gobus_v1_options]);
+
+/**
+ * DispatchParcel asks shipping to hand an order's parcel to the courier,
+ * whose next round comes a while after the order is packed: shipping sends
+ * it to itself, held back until then.
+ *
+ * @generated from message shop.shipping.v1.DispatchParcel
+ */
+export type DispatchParcel = Message<"shop.shipping.v1.DispatchParcel"> & {
+  /**
+   * The order's id.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+};
+
+/**
+ * Describes the message shop.shipping.v1.DispatchParcel.
+ * Use `create(DispatchParcelSchema)` to create a new message.
+ */
+export const DispatchParcelSchema: GenMessage<DispatchParcel> = /*@__PURE__*/
+  messageDesc(file_shop_shipping_v1_shipping, 0);
 
 /**
  * OrderShipped tells the world that shipping has seen an order placed and
@@ -36,5 +59,5 @@ export type OrderShipped = Message<"shop.shipping.v1.OrderShipped"> & {
  * Use `create(OrderShippedSchema)` to create a new message.
  */
 export const OrderShippedSchema: GenMessage<OrderShipped> = /*@__PURE__*/
-  messageDesc(file_shop_shipping_v1_shipping, 0);
+  messageDesc(file_shop_shipping_v1_shipping, 1);
 
