@@ -255,7 +255,7 @@ func (m *endpointMetrics) tried(ctx context.Context, mc *MessageContext, t *type
 	if panicked {
 		err = errPanicked
 	}
-	f := t.failure(errorKind(err))
+	f := t.failure(errorKind(policyError(ctx, err)))
 	m.in.process.Record(ctx, took, f.record...)
 	m.in.consumed.Add(ctx, 1, f.add...)
 	switch mc.NextStep(err) {
@@ -264,6 +264,17 @@ func (m *endpointMetrics) tried(ctx context.Context, mc *MessageContext, t *type
 	case StepRetryLater:
 		m.in.retries.Add(ctx, 1, t.retryLater...)
 	}
+}
+
+// policyError is err as the retry policy will see it: a handler that
+// returned because its context ended at its max handling time failed with
+// a *TimeoutError (see handlerTry.outcome).
+func policyError(ctx context.Context, err error) error {
+	var te *TimeoutError
+	if errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &te) {
+		return te
+	}
+	return err
 }
 
 // movedToErrors counts a message of type typ (its ce-type, possibly one

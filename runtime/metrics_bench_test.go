@@ -37,16 +37,7 @@ func BenchmarkMetricsHandling(b *testing.B) {
 }
 
 func benchmarkMetrics(b *testing.B, cfg metricsConfig) {
-	cfg.depthSet = true // no queue depth reader: there is no server
-	ep := &Endpoint{
-		client:   &Client{cfg: clientConfig{metrics: cfg}},
-		name:     "worker",
-		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		handlers: map[string]*registration{"bench.v1.Work": {subject: "gobus.cmd.worker.bench.v1.Work"}},
-	}
-	m := ep.newMetrics()
-	h := m.handling(func(context.Context, *MessageContext, proto.Message) error { return nil })
-	mc := &MessageContext{ep: ep, env: &wire.Envelope{Type: "bench.v1.Work", Time: time.Now()}}
+	h, mc := metricsHandler(cfg)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -55,4 +46,32 @@ func benchmarkMetrics(b *testing.B, cfg metricsConfig) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The metrics middleware allocates nothing per message, with or without
+// an SDK.
+func TestMetricsHandlingAllocatesNothing(t *testing.T) {
+	sdk := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer func() { _ = sdk.Shutdown(context.Background()) }()
+	for name, cfg := range map[string]metricsConfig{"no-sdk": {}, "sdk": {provider: sdk}} {
+		h, mc := metricsHandler(cfg)
+		ctx := context.Background()
+		if n := testing.AllocsPerRun(100, func() { _ = h(ctx, mc, nil) }); n != 0 {
+			t.Errorf("%s: %v allocations per message", name, n)
+		}
+	}
+}
+
+// metricsHandler is a handler that does nothing, in the metrics
+// middleware of an endpoint that was not started, and a message for it.
+func metricsHandler(cfg metricsConfig) (Handler, *MessageContext) {
+	cfg.depthSet = true // no queue depth reader: there is no server
+	ep := &Endpoint{
+		client:   &Client{cfg: clientConfig{metrics: cfg}},
+		name:     "worker",
+		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		handlers: map[string]*registration{"bench.v1.Work": {subject: "gobus.cmd.worker.bench.v1.Work"}},
+	}
+	h := ep.newMetrics().handling(func(context.Context, *MessageContext, proto.Message) error { return nil })
+	return h, &MessageContext{ep: ep, env: &wire.Envelope{Type: "bench.v1.Work", Time: time.Now()}}
 }

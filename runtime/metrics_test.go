@@ -103,21 +103,29 @@ func TestMetricsCountHandling(t *testing.T) {
 	c := connect(t, newServerURL(t), withMeter)
 	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
 		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
-			if w.GetId() == "panics" {
+			switch w.GetId() {
+			case "panics":
 				panic("boom")
+			case "times-out-once":
+				if mc.Attempt() == 1 {
+					<-ctx.Done()
+					return ctx.Err()
+				}
 			}
 			if mc.Attempt() <= int(w.GetFailTimes()) {
 				return errors.New("not yet")
 			}
 			return nil
 		}))
-	}, gobus.WithRetryPolicy(gobus.RetryPolicy{Immediate: 1, Delayed: 1, Delay: 10 * time.Millisecond, MaxDelay: time.Second}))
+	}, gobus.WithRetryPolicy(gobus.RetryPolicy{Immediate: 1, Delayed: 1, Delay: 10 * time.Millisecond, MaxDelay: time.Second}),
+		gobus.WithMaxHandlingTime(100*time.Millisecond))
 	ctx := context.Background()
 	for _, w := range []*gobustestv1.Work{
 		{Id: "ok-1"}, {Id: "ok-2"},
 		{Id: "fails-once", FailTimes: 1},         // retried at once, handled
 		{Id: "always-fails", FailTimes: 1 << 20}, // retried at once, then after a delay, then moved
 		{Id: "panics"},                           // moved at once
+		{Id: "times-out-once"},                   // retried at once, handled
 	} {
 		if err := gobustestv1.SendWork(ctx, c, w); err != nil {
 			t.Fatal(err)
@@ -140,13 +148,14 @@ func TestMetricsCountHandling(t *testing.T) {
 		attrs  []attribute.KeyValue
 		value  float64
 	}{
-		{"messaging.client.consumed.messages", []attribute.KeyValue{typ, noError}, 3},
+		{"messaging.client.consumed.messages", []attribute.KeyValue{typ, noError}, 4},
 		{"messaging.client.consumed.messages", []attribute.KeyValue{typ, kind("handler")}, 4},
 		{"messaging.client.consumed.messages", []attribute.KeyValue{typ, kind("panic")}, 1},
-		{"messaging.process.duration", []attribute.KeyValue{typ, noError}, 3},
-		{"messaging.process.duration", []attribute.KeyValue{typ}, 8},
-		{"gobus.critical_time", []attribute.KeyValue{typ}, 3},
-		{"gobus.retries", []attribute.KeyValue{typ, attribute.String("gobus.retry.kind", "immediate")}, 2},
+		{"messaging.client.consumed.messages", []attribute.KeyValue{typ, kind("timeout")}, 1},
+		{"messaging.process.duration", []attribute.KeyValue{typ, noError}, 4},
+		{"messaging.process.duration", []attribute.KeyValue{typ}, 10},
+		{"gobus.critical_time", []attribute.KeyValue{typ}, 4},
+		{"gobus.retries", []attribute.KeyValue{typ, attribute.String("gobus.retry.kind", "immediate")}, 3},
 		{"gobus.retries", []attribute.KeyValue{typ, attribute.String("gobus.retry.kind", "delayed")}, 1},
 		{"gobus.moved_to_error.messages", []attribute.KeyValue{typ, kind("handler")}, 1},
 		{"gobus.moved_to_error.messages", []attribute.KeyValue{typ, kind("panic")}, 1},
