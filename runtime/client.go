@@ -315,13 +315,7 @@ func (c *Client) encode(out Outgoing, data []byte, id, source, correlation, caus
 		Intent:        intent,
 		Data:          data,
 	}
-	msg := env.Message(subject)
-	if out.heldBack() {
-		if err := c.hold(out, id, msg); err != nil {
-			return nil, err
-		}
-	}
-	return msg, nil
+	return env.Message(subject), nil
 }
 
 // destination is the subject out goes to: its route's, or for a reply

@@ -81,6 +81,7 @@ func Send[M proto.Message](ctx context.Context, d Dispatcher, r *CommandRoute[M]
 	for _, o := range opts {
 		o.applySend(&out)
 	}
+	out.heldBack()
 	return d.Dispatch(ctx, out)
 }
 
@@ -92,5 +93,6 @@ func Publish[M proto.Message](ctx context.Context, d Dispatcher, r *EventRoute[M
 	for _, o := range opts {
 		o.applyPublish(&out)
 	}
+	out.heldBack()
 	return d.Dispatch(ctx, out)
 }

@@ -95,7 +95,7 @@ func (mc *MessageContext) Dispatch(ctx context.Context, out Outgoing) error {
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	if out.heldBack() {
+	if !out.deliverAt.IsZero() {
 		if err := mc.nameScheduled(&out, subject); err != nil {
 			return err
 		}

@@ -16,10 +16,16 @@ type sink interface {
 	store(ctx context.Context, m *OutgoingMessage) error
 }
 
-// storeOutgoing is the innermost link of every dispatch chain: it checks
-// the message's size, with whatever headers middleware added, and hands it
-// to its sink.
+// storeOutgoing is the innermost link of every dispatch chain: it turns a
+// held-back message into its schedule (so that middleware saw the message
+// as its target receives it), checks the message's size, with whatever
+// headers middleware added, and hands it to its sink.
 func storeOutgoing(ctx context.Context, m *OutgoingMessage) error {
+	if !m.deliverAt.IsZero() {
+		if err := m.client.hold(m.Outgoing, m.ID, m.Msg); err != nil {
+			return err
+		}
+	}
 	if err := m.client.checkSize(m.Msg, m.Route); err != nil {
 		return err
 	}

@@ -61,6 +61,7 @@ func Request[C proto.Message](ctx context.Context, c *Client, r *CommandRoute[C]
 	for _, o := range opts {
 		o.applySend(&out)
 	}
+	out.heldBack()
 	out.replyTo = subject
 	if err := c.Dispatch(ctx, out); err != nil {
 		return err

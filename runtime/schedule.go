@@ -48,8 +48,10 @@ func ScheduledID(id *string) DispatchOption {
 	return dispatchOptionFunc(func(o *Outgoing) { o.scheduled = id })
 }
 
-// scheduledNow reports whether out is held back, deciding for a time not
-// in the future that it is not.
+// heldBack reports whether out is held back, deciding for a time not in
+// the future that it is not: [Send] and [Publish] decide as they send, so
+// that a handler's message stays held back even if its time comes before
+// the handler returns.
 func (out *Outgoing) heldBack() bool {
 	if out.deliverAt.IsZero() {
 		return false

@@ -122,7 +122,15 @@ func TestTwoDelaysToOneTargetBothArrive(t *testing.T) {
 // A scheduled message keeps its ce-id and correlation id, and sending it
 // twice with one id holds it back once.
 func TestScheduledMessageKeepsItsIDs(t *testing.T) {
-	c := connect(t, newServerURL(t))
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	subjects := make(chan string, 4)
+	c := connect(t, newServerURL(t), gobus.WithDispatchMiddleware(func(next gobus.DispatchFunc) gobus.DispatchFunc {
+		return func(ctx context.Context, m *gobus.OutgoingMessage) error {
+			subjects <- m.Msg.Subject
+			m.Msg.Header.Set("traceparent", traceparent)
+			return next(ctx, m)
+		}
+	}))
 	tk := newTicks()
 	startTicker(t, c, tk)
 	ctx := context.Background()
@@ -140,8 +148,11 @@ func TestScheduledMessageKeepsItsIDs(t *testing.T) {
 	if n := tk.count("kept"); n != 1 {
 		t.Fatalf("the twice-sent scheduled tick arrived %d times, want 1", n)
 	}
-	if s := tk.seen("kept"); s.id != "tick-id-1" || s.correlation != "conv-7" {
-		t.Fatalf("delivered with id %q, correlation %q; want tick-id-1, conv-7", s.id, s.correlation)
+	if s := tk.seen("kept"); s.id != "tick-id-1" || s.correlation != "conv-7" || s.traceparent != traceparent {
+		t.Fatalf("delivered with id %q, correlation %q, traceparent %q; want tick-id-1, conv-7, %s", s.id, s.correlation, s.traceparent, traceparent)
+	}
+	if got := <-subjects; got != "gobus.cmd.ticker.gobustest.v1.Tick" {
+		t.Fatalf("dispatch middleware saw subject %q, want the target's", got)
 	}
 }
 
@@ -277,8 +288,12 @@ func TestFailedHandlerSchedulesNothing(t *testing.T) {
 	handled := make(chan struct{}, 1)
 	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
 		return gobustestv1.RegisterWorkerHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
-			if err := gobustestv1.SendTick(ctx, mc, &gobustestv1.Tick{Id: "from-" + w.Id}, gobus.After(200*time.Millisecond)); err != nil {
+			var id string
+			if err := gobustestv1.SendTick(ctx, mc, &gobustestv1.Tick{Id: "from-" + w.Id}, gobus.After(200*time.Millisecond), gobus.ScheduledID(&id)); err != nil {
 				return err
+			}
+			if id == "" {
+				return gobus.Unrecoverable(errors.New("no schedule id in the handler"))
 			}
 			if w.FailTimes > 0 {
 				handled <- struct{}{}
