@@ -27,6 +27,13 @@ type Outbox struct {
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
+
+	// marks are the ids of rows dispatched and not yet marked so; the
+	// dispatcher marks them together, one write for many handlings.
+	flushMu sync.Mutex // held while marks are written
+	markMu  sync.Mutex
+	marks   []int64
+	marked  chan struct{} // signalled when marks is not empty
 }
 
 // Option configures an [Outbox] in [New].
@@ -96,7 +103,7 @@ func New(ctx context.Context, client *gobus.Client, db *sql.DB, d Dialect, opts 
 	if err := migrate(ctx, db, d); err != nil {
 		return nil, err
 	}
-	o := &Outbox{client: client, db: db, dialect: d, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	o := &Outbox{client: client, db: db, dialect: d, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{}), marked: make(chan struct{}, 1)}
 	go o.run()
 	return o, nil
 }
@@ -104,8 +111,9 @@ func New(ctx context.Context, client *gobus.Client, db *sql.DB, d Dialect, opts 
 // DB returns the database the outbox writes to.
 func (o *Outbox) DB() *sql.DB { return o.db }
 
-// Close stops the dispatcher and waits for it, or for ctx. It does not
-// close the database. Close is idempotent.
+// Close stops the dispatcher and waits for it, or for ctx, after it
+// marked what this process dispatched. It does not close the database.
+// Close is idempotent.
 func (o *Outbox) Close(ctx context.Context) error {
 	o.stopOnce.Do(func() { close(o.stop) })
 	select {
@@ -134,7 +142,15 @@ func (o *Outbox) run() {
 	for {
 		select {
 		case <-ctx.Done():
+			if err := o.flushMarks(context.Background()); err != nil {
+				o.cfg.logger.Warn("outbox: marking dispatched messages", "error", err)
+			}
 			return
+		case <-o.marked:
+			if err := o.flushMarks(ctx); err != nil && ctx.Err() == nil {
+				o.cfg.logger.Warn("outbox: marking dispatched messages", "error", err)
+			}
+			continue
 		case <-t.C:
 		}
 		if _, err := o.DispatchPending(ctx); err != nil && ctx.Err() == nil {
@@ -159,6 +175,9 @@ func (o *Outbox) cleanEvery() time.Duration {
 // ago and not dispatched yet, and returns how many it sent. The dispatcher
 // calls it every interval.
 func (o *Outbox) DispatchPending(ctx context.Context) (int, error) {
+	if err := o.flushMarks(ctx); err != nil {
+		return 0, err
+	}
 	sent := 0
 	for {
 		rows, err := pendingBefore(ctx, o.db, o.dialect, o.cfg.now().Add(-o.cfg.interval), o.cfg.batch)
@@ -166,6 +185,9 @@ func (o *Outbox) DispatchPending(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		if err := o.dispatch(ctx, rows); err != nil {
+			return sent, err
+		}
+		if err := o.flushMarks(ctx); err != nil {
 			return sent, err
 		}
 		sent += len(rows)
@@ -182,8 +204,45 @@ func (o *Outbox) Clean(ctx context.Context) error {
 	return clean(ctx, o.db, o.dialect, now.Add(-o.cfg.retention), now.Add(-o.cfg.inbox))
 }
 
-// Counts returns how many rows the outbox's tables hold.
-func (o *Outbox) Counts(ctx context.Context) (Counts, error) { return count(ctx, o.db) }
+// Counts returns how many rows the outbox's tables hold, once the
+// messages this process dispatched are marked so.
+func (o *Outbox) Counts(ctx context.Context) (Counts, error) {
+	if err := o.flushMarks(ctx); err != nil {
+		return Counts{}, err
+	}
+	return count(ctx, o.db)
+}
+
+// mark queues ids to be marked dispatched by the dispatcher. Until then
+// they are pending: if the process dies first, they are dispatched again,
+// with the same ids, and JetStream drops the copies.
+func (o *Outbox) mark(ids []int64) {
+	o.markMu.Lock()
+	o.marks = append(o.marks, ids...)
+	o.markMu.Unlock()
+	select {
+	case o.marked <- struct{}{}:
+	default:
+	}
+}
+
+// flushMarks marks the queued ids dispatched, in one statement per 500.
+func (o *Outbox) flushMarks(ctx context.Context) error {
+	o.flushMu.Lock()
+	defer o.flushMu.Unlock()
+	o.markMu.Lock()
+	ids := o.marks
+	o.marks = nil
+	o.markMu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := markDispatched(ctx, o.db, o.dialect, ids, o.cfg.now()); err != nil {
+		o.mark(ids)
+		return err
+	}
+	return nil
+}
 
 // dispatch publishes rows, pipelined, waits until JetStream stored them,
 // and marks them dispatched. Their ids are in their Nats-Msg-Id headers,
@@ -214,7 +273,8 @@ func (o *Outbox) dispatch(ctx context.Context, rows []stored) error {
 		}
 		ids = append(ids, rows[i].id)
 	}
-	return markDispatched(ctx, o.db, o.dialect, ids, o.cfg.now())
+	o.mark(ids)
+	return nil
 }
 
 // direct sends a reply that no stream takes, one to a client waiting on

@@ -18,7 +18,7 @@ const dsnVar = "GOBUS_TEST_POSTGRES"
 
 // serverDSN is the DSN of the test server, or skips the test; in CI
 // (CI=true) a missing DSN fails it, so that CI cannot skip PostgreSQL.
-func serverDSN(t *testing.T) string {
+func serverDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(dsnVar)
 	switch {
@@ -35,7 +35,7 @@ var schemas atomic.Int64
 
 // open is a new, empty schema of the test database, dropped when the test
 // ends, and the DSN that opens it.
-func open(t *testing.T) (*sql.DB, string) {
+func open(t testing.TB) (*sql.DB, string) {
 	t.Helper()
 	base := serverDSN(t)
 	admin, err := postgres.Open(base)
@@ -69,7 +69,7 @@ func open(t *testing.T) (*sql.DB, string) {
 }
 
 // withSearchPath is dsn with schema as its search path.
-func withSearchPath(t *testing.T, dsn, schema string) string {
+func withSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil || u.Scheme == "" {
@@ -96,4 +96,12 @@ func TestCrash(t *testing.T) {
 		t.Skip("kill -9 tests of 1,000 messages each: not in -short")
 	}
 	storetest.Crash(t, store())
+}
+
+// BenchmarkEndpoint compares the plain pump with the outbox on this store:
+//
+//	go test -run '^$' -bench Endpoint -benchtime 5000x ./outbox/sqlite ./outbox/postgres
+func BenchmarkEndpoint(b *testing.B) {
+	serverDSN(b)
+	storetest.Bench(b, store())
 }

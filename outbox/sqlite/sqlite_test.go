@@ -14,7 +14,7 @@ func store() storetest.Store {
 }
 
 // open is a new database file in the test's temporary directory.
-func open(t *testing.T) (*sql.DB, string) {
+func open(t testing.TB) (*sql.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	db, err := sqlite.Open(path)
@@ -32,4 +32,11 @@ func TestCrash(t *testing.T) {
 		t.Skip("kill -9 tests of 1,000 messages each: not in -short")
 	}
 	storetest.Crash(t, store())
+}
+
+// BenchmarkEndpoint compares the plain pump with the outbox on this store:
+//
+//	go test -run '^$' -bench Endpoint -benchtime 5000x ./outbox/sqlite ./outbox/postgres
+func BenchmarkEndpoint(b *testing.B) {
+	storetest.Bench(b, store())
 }

@@ -31,7 +31,7 @@ type Store struct {
 	Dialect outbox.Dialect
 	// Open returns an empty database, closed when the test ends, and the
 	// data source name a worker process opens it with.
-	Open func(t *testing.T) (*sql.DB, string)
+	Open func(t testing.TB) (*sql.DB, string)
 }
 
 // Run runs the behaviour tests on s.
@@ -91,7 +91,7 @@ func newEnvOn(t *testing.T, s Store, db *sql.DB, opts ...outbox.Option) *env {
 	return &env{t: t, s: s, client: c, db: db, ob: ob}
 }
 
-func closeWithin(t *testing.T, f func(context.Context) error) {
+func closeWithin(t testing.TB, f func(context.Context) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := f(ctx); err != nil {
