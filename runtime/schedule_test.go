@@ -355,3 +355,34 @@ func schedulesOf(t *testing.T, c *gobus.Client, endpoint string) int {
 	}
 	return n
 }
+
+// A scheduled publish can be cancelled too, and one further ahead than
+// the events stream keeps messages is refused.
+func TestScheduledPublishCancelAndMaxAge(t *testing.T) {
+	c := connect(t, newServerURL(t), gobus.WithEventsMaxAge(time.Hour))
+	got := make(chan string, 4)
+	startEndpoint(t, c, "watcher", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterTickedHandler(ep, tickedFunc(func(_ context.Context, _ *gobus.MessageContext, e *gobustestv1.Ticked) error {
+			got <- e.Id
+			return nil
+		}))
+	})
+	ctx := context.Background()
+	var id string
+	if err := gobustestv1.PublishTicked(ctx, c, &gobustestv1.Ticked{Id: "cancelled"}, gobus.After(400*time.Millisecond), gobus.ScheduledID(&id)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CancelScheduled(ctx, id); err != nil {
+		t.Fatalf("CancelScheduled(%q): %v", id, err)
+	}
+	if err := gobustestv1.PublishTicked(ctx, c, &gobustestv1.Ticked{Id: "kept"}, gobus.After(800*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if first := receive(t, got, "the kept event"); first != "kept" {
+		t.Fatalf("event %q arrived first, want kept", first)
+	}
+	err := gobustestv1.PublishTicked(ctx, c, &gobustestv1.Ticked{Id: "too-far"}, gobus.After(2*time.Hour))
+	if !errors.Is(err, gobus.ErrInvalidOption) {
+		t.Fatalf("publishing 2h ahead with a 1h max age = %v, want ErrInvalidOption", err)
+	}
+}
