@@ -32,8 +32,8 @@ func runHandler(ctx context.Context, mc *MessageContext, msg proto.Message) erro
 // client's middleware outside the endpoint's.
 func (ep *Endpoint) buildChains() {
 	c := ep.client
-	ep.handle = chain(runHandler, []Middleware{ep.metrics.handling, ep.claimScheduled}, c.cfg.middleware, ep.cfg.middleware)
-	ep.dispatch = dispatchChain(storeOutgoing, c.cfg.dispatchMiddleware, ep.cfg.dispatchMiddleware)
+	ep.handle = chain(runHandler, []Middleware{c.cfg.tracing.handling, ep.metrics.handling, ep.claimScheduled}, c.cfg.middleware, ep.cfg.middleware)
+	ep.dispatch = dispatchChain(storeOutgoing, []DispatchMiddleware{c.cfg.tracing.dispatch}, c.cfg.dispatchMiddleware, ep.cfg.dispatchMiddleware)
 }
 
 // PanicError is a panic in a handler, caught and treated as a failure.

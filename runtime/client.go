@@ -79,7 +79,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		return nil, invalidf("%s", strings.Join(conflicts, "; "))
 	}
 	c := &Client{cfg: cfg, names: topology.Names{Prefix: cfg.prefix}, closeDone: make(chan struct{})}
-	c.dispatch = dispatchChain(storeOutgoing, cfg.dispatchMiddleware)
+	c.dispatch = dispatchChain(storeOutgoing, []DispatchMiddleware{cfg.tracing.dispatch}, cfg.dispatchMiddleware)
 	if err := c.connect(); err != nil {
 		return nil, err
 	}

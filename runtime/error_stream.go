@@ -30,7 +30,7 @@ func (ep *Endpoint) moveToErrors(ctx context.Context, msg jetstream.Msg, meta *j
 	defer cancel()
 	if _, err := ep.client.js.PublishMsg(storeCtx, copyMsg); err != nil {
 		ep.log.Error("gobus: storing a failed message in the error stream failed; it will be delivered again",
-			"subject", msg.Subject(), "error", err, "cause", errorText(cause))
+			messageLogAttrs(msg, attempts, "subject", msg.Subject(), "error", err, "cause", errorText(cause))...)
 		_ = msg.NakWithDelay(ep.cfg.retry.Delay + time.Second)
 		return
 	}
@@ -38,11 +38,10 @@ func (ep *Endpoint) moveToErrors(ctx context.Context, msg jetstream.Msg, meta *j
 	ep.metrics.movedToErrors(ctx, msg.Headers().Get(wire.HeaderType), kind)
 	if err := msg.TermWithReason("gobus: moved to the error stream (" + kind + ")"); err != nil {
 		ep.log.Warn("gobus: terminating a message moved to the error stream failed; its next delivery moves it again, de-duplicated",
-			"subject", msg.Subject(), "error", err)
+			messageLogAttrs(msg, attempts, "subject", msg.Subject(), "error", err)...)
 	}
 	ep.log.Error("gobus: message moved to the error stream",
-		"type", msg.Headers().Get(wire.HeaderType), "id", msg.Headers().Get(wire.HeaderID),
-		"kind", kind, "attempts", attempts, "error", errorText(cause))
+		messageLogAttrs(msg, attempts, "kind", kind, "error", errorText(cause))...)
 }
 
 // errorCopy is the error stream's copy of msg: its body and headers, plus

@@ -51,6 +51,7 @@ type clientConfig struct {
 	metrics            metricsConfig
 	middleware         []Middleware
 	dispatchMiddleware []DispatchMiddleware
+	tracing            *tracing // nil: the global tracer provider
 }
 
 func defaultClientConfig() clientConfig {

@@ -138,9 +138,13 @@ func (ep *Endpoint) attempt(ctx context.Context, d *delivery, w pump.Watch, msg 
 	return err, false
 }
 
-// logAttrs are the attributes of every log line about d, then more.
+// logAttrs are the attributes of every log line about d, then more: with
+// the endpoint's logger's "endpoint", its type, id, attempt, delivery and
+// trace id.
 func (d *delivery) logAttrs(more ...any) []any {
-	return append([]any{"type", d.mc.Type(), "id", d.mc.ID(), "attempt", d.mc.attempt, "delivery", d.n}, more...)
+	attrs := make([]any, 0, 10+len(more))
+	attrs = append(attrs, "type", d.mc.Type(), "id", d.mc.ID(), "attempt", d.mc.attempt, "delivery", d.n)
+	return append(withTraceID(attrs, d.mc.env.TraceParent), more...)
 }
 
 // policyFor is the retry policy of a message type: the endpoint's policy
