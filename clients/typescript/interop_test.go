@@ -300,6 +300,9 @@ func (salesHandler) HandlePlaceOrder(ctx context.Context, mc *gobus.MessageConte
 	for _, it := range cmd.GetItems() {
 		total += int64(it.GetQuantity()) * it.GetUnitPriceCents()
 	}
+	if err := salesv1.ReplyOrderAccepted(ctx, mc, &salesv1.OrderAccepted{OrderId: cmd.GetOrderId(), TotalCents: total}); err != nil {
+		return err
+	}
 	return salesv1.PublishOrderPlaced(ctx, mc, &salesv1.OrderPlaced{OrderId: cmd.GetOrderId(), TotalCents: total})
 }
 
@@ -310,9 +313,9 @@ func (goBilling) HandleOrderPlaced(ctx context.Context, mc *gobus.MessageContext
 }
 
 // TestTypeScriptStorefrontOrdersFromGoSales: the TypeScript storefront
-// sends PlaceOrder to the Go sales endpoint and receives the OrderPlaced
-// and the OrderBilled of the Go endpoints, with the ids and headers of
-// docs/wire.md.
+// requests PlaceOrder from the Go sales endpoint, gets its OrderAccepted
+// reply, and receives the OrderPlaced and the OrderBilled of the Go
+// endpoints, with the ids and headers of docs/wire.md.
 func TestTypeScriptStorefrontOrdersFromGoSales(t *testing.T) {
 	node := nodeOrSkip(t)
 	url := natstest.RunServer(t).ClientURL()
@@ -323,6 +326,9 @@ func TestTypeScriptStorefrontOrdersFromGoSales(t *testing.T) {
 
 	const orderID = "ts-1001"
 	sf := startNode(t, node, url, "storefront.js", nil, orderID)
+	if l := sf.await(t, "accepted", "shop.sales.v1.OrderAccepted"); l["orderId"] != orderID || l["totalCents"] != "2500" {
+		t.Errorf("the storefront got the reply %v, want order %s, total 2500", l, orderID)
+	}
 	sf.await(t, "done", orderID)
 
 	// What the TypeScript storefront sent, as Go reads the wire.
@@ -336,7 +342,11 @@ func TestTypeScriptStorefrontOrdersFromGoSales(t *testing.T) {
 	checkHeaders(t, m, map[string]string{
 		"ce-specversion": "1.0", "ce-id": orderID, "Nats-Msg-Id": orderID, "ce-type": "shop.sales.v1.PlaceOrder",
 		"ce-source": "storefront-ts", "ce-time": "", "ce-datacontenttype": "application/protobuf", "ce-gobusintent": "send",
+		"ce-gobusreplyto": "",
 	})
+	if to := m.Header.Get("ce-gobusreplyto"); !strings.HasPrefix(to, "_INBOX.") {
+		t.Errorf("PlaceOrder asks for its reply on %q, want a subject of the client's own under _INBOX.", to)
+	}
 	order := &salesv1.PlaceOrder{OrderId: orderID, Items: []*salesv1.LineItem{{Sku: "mug", Quantity: 2, UnitPriceCents: 1250}}}
 	want, err := proto.MarshalOptions{Deterministic: true}.Marshal(order)
 	if err != nil {

@@ -3,7 +3,7 @@
 
 import { basename } from "node:path";
 import { fromBinary, fromJson, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { connect, headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { connect, createInbox, headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import {
   jetstream,
   jetstreamManager,
@@ -15,8 +15,8 @@ import {
 } from "@nats-io/jetstream";
 import { GobusError, KindError } from "./errors.js";
 import { uuidV7 } from "./ids.js";
-import { Names, type CommandRoute, type EventRoute, type Route, type RouteMessage } from "./routes.js";
-import { encodeAttribute, Header, protobufContentType, type Envelope } from "./wire.js";
+import { Names, type CommandRoute, type EventRoute, type ReplyRoute, type Route, type RouteMessage } from "./routes.js";
+import { encodeAttribute, Header, parseEnvelope, protobufContentType, type Envelope } from "./wire.js";
 
 /** ConnectOptions configure Client.connect. */
 export interface ConnectOptions {
@@ -40,6 +40,12 @@ export interface SendOptions {
   correlationId?: string;
 }
 
+/** RequestOptions change one request. */
+export interface RequestOptions extends SendOptions {
+  /** How long to wait for the reply, in ms; default 30000. */
+  timeoutMs?: number;
+}
+
 /** Sender sends commands: a Client, or a MessageContext inside a handler. */
 export interface Sender {
   send<R extends CommandRoute>(route: R, msg: RouteMessage<R>, opts?: SendOptions): Promise<void>;
@@ -56,6 +62,8 @@ export interface Outgoing {
   type: string;
   headers: MsgHdrs;
   data: Uint8Array;
+  /** A reply to a waiting client: published on core NATS, after the rest is stored. */
+  core?: boolean;
 }
 
 /** What an outgoing message's headers are made of. */
@@ -64,6 +72,7 @@ export interface OutgoingAttributes {
   source: string;
   correlationId?: string;
   causationId?: string;
+  replyTo?: string;
 }
 
 const twoMinutesNanos = 2 * 60 * 1e9;
@@ -89,7 +98,7 @@ export class Client implements Sender, Publisher {
     const source = opts.source ?? basename(process.argv[1] ?? "typescript").replace(/\.[cm]?js$/, "");
     const c = new Client(nc, jetstream(nc), await jetstreamManager(nc), new Names(prefix), source, opts.connection === undefined);
     if (opts.installer ?? true) {
-      await c.ensureStream({ name: c.names.eventsStream, subjects: [`${prefix}.evt.>`], retention: RetentionPolicy.Limits, max_age: weekNanos });
+      await c.ensureStream({ name: c.names.eventsStream, subjects: [`${prefix}.evt.>`, `${prefix}.sched.evt.*`], retention: RetentionPolicy.Limits, max_age: weekNanos });
       await c.ensureStream({ name: c.names.errorsStream, subjects: [`${prefix}.err.>`], retention: RetentionPolicy.Limits, max_age: 0 });
     }
     return c;
@@ -105,6 +114,40 @@ export class Client implements Sender, Publisher {
     return this.dispatch(route, msg, opts);
   }
 
+  /**
+   * request sends a command asking for its reply on a subject of this
+   * client's own and waits for one of replies, as gobus's RequestX do: the
+   * reply is published on core NATS and stored nowhere.
+   */
+  async request<R extends CommandRoute>(route: R, msg: RouteMessage<R>, replies: readonly ReplyRoute[], opts: RequestOptions = {}): Promise<MessageShape<DescMessage>> {
+    const inbox = createInbox();
+    const timeout = opts.timeoutMs ?? 30_000;
+    const sub = this.nc.subscribe(inbox, { max: 1, timeout });
+    try {
+      const data = encode(route, msg);
+      const id = opts.messageId ?? uuidV7();
+      const out = this.outgoing(route, data, { id, source: this.source, replyTo: inbox, ...(opts.correlationId ? { correlationId: opts.correlationId } : {}) });
+      this.checkSize(out);
+      await this.store(out);
+      for await (const m of sub) {
+        const env = parseEnvelope(m.headers);
+        const r = replies.find((r) => r.type === env.type);
+        if (r === undefined) {
+          throw new GobusError(`request ${route.type}: the reply is a ${env.type}, which ${route.type} does not declare`);
+        }
+        return decode(r, m.data, env);
+      }
+    } catch (err) {
+      if (err instanceof Error && err.name === "TimeoutError") {
+        throw new GobusError(`request ${route.type}: no reply within ${timeout}ms`, { cause: err });
+      }
+      throw err;
+    } finally {
+      sub.unsubscribe();
+    }
+    throw new GobusError(`request ${route.type}: the reply subscription ended without a reply`);
+  }
+
   private async dispatch(route: Route, msg: MessageShape<DescMessage>, opts: SendOptions): Promise<void> {
     const data = encode(route, msg);
     const id = opts.messageId ?? uuidV7();
@@ -114,7 +157,7 @@ export class Client implements Sender, Publisher {
   }
 
   /** outgoing builds the message of route with body data and the given attributes. */
-  outgoing(route: Route, data: Uint8Array, a: OutgoingAttributes): Outgoing {
+  outgoing(route: Route | ReplyRoute, data: Uint8Array, a: OutgoingAttributes, subject?: string): Outgoing {
     const h = headers();
     h.set(Header.specVersion, "1.0");
     h.set(Header.id, encodeAttribute(a.id));
@@ -125,8 +168,9 @@ export class Client implements Sender, Publisher {
     h.set(Header.dataContentType, protobufContentType);
     if (a.correlationId !== undefined && a.correlationId !== a.id) h.set(Header.correlationId, encodeAttribute(a.correlationId));
     if (a.causationId !== undefined) h.set(Header.causationId, encodeAttribute(a.causationId));
-    h.set(Header.intent, route.kind === "command" ? "send" : "publish");
-    return { subject: this.names.subject(route), type: route.type, headers: h, data };
+    h.set(Header.intent, route.kind === "command" ? "send" : route.kind === "event" ? "publish" : "reply");
+    if (a.replyTo !== undefined) h.set(Header.replyTo, encodeAttribute(a.replyTo));
+    return { subject: subject ?? (route.kind === "reply" ? "" : this.names.subject(route)), type: route.type, headers: h, data };
   }
 
   /** checkSize fails with a too-large error if out exceeds the server's max payload. */
@@ -139,8 +183,12 @@ export class Client implements Sender, Publisher {
     }
   }
 
-  /** store publishes out to JetStream and waits for its ack. */
+  /** store publishes out to JetStream and waits for its ack; a core reply is only published. */
   async store(out: Outgoing): Promise<void> {
+    if (out.core) {
+      this.nc.publish(out.subject, out.data, { headers: out.headers });
+      return;
+    }
     try {
       await this.js.publish(out.subject, out.data, { headers: out.headers });
     } catch (err) {
@@ -157,7 +205,14 @@ export class Client implements Sender, Publisher {
       // missing: create it below
     }
     try {
-      await this.jsm.streams.add({ storage: StorageType.File, duplicate_window: twoMinutesNanos, num_replicas: 1, ...cfg });
+      const schedules = cfg.name !== this.names.errorsStream; // queues and events allow message schedules
+      await this.jsm.streams.add({
+        storage: StorageType.File,
+        duplicate_window: twoMinutesNanos,
+        num_replicas: 1,
+        ...(schedules ? { allow_msg_schedules: true, allow_rollup_hdrs: true } : {}),
+        ...cfg,
+      });
     } catch (err) {
       // Another process may have created it in between.
       await this.jsm.streams.info(cfg.name).catch(() => {
@@ -173,12 +228,12 @@ export class Client implements Sender, Publisher {
 }
 
 /** encode is msg's protobuf binary body. */
-export function encode(route: Route, msg: MessageShape<DescMessage>): Uint8Array {
+export function encode(route: Route | ReplyRoute, msg: MessageShape<DescMessage>): Uint8Array {
   return toBinary(route.schema, msg);
 }
 
 /** decode reads body as route's message, by the envelope's content type. */
-export function decode(route: Route, body: Uint8Array, env: Envelope): MessageShape<DescMessage> {
+export function decode(route: Route | ReplyRoute, body: Uint8Array, env: Envelope): MessageShape<DescMessage> {
   const why = `the body is not a valid ${route.type}, decoded as ${env.contentType} ${env.contentTypeFrom}`;
   try {
     switch (env.contentType) {

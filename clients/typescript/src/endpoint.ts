@@ -12,7 +12,7 @@ import { Client, decode, encode, type Outgoing, type Publisher, type Sender, typ
 import { GobusError, KindError, kindOf, messageOf, retryable, typeName, type ErrorKind } from "./errors.js";
 import { DerivedIds } from "./ids.js";
 import { attemptOf, crashAllowance, defaultRetryPolicy, maxAttempts, retryDelay, type RetryPolicy } from "./retry.js";
-import type { CommandRoute, EventRoute, Route, RouteMessage } from "./routes.js";
+import type { CommandRoute, EventRoute, ReplyRoute, Route, RouteMessage } from "./routes.js";
 import { escapeHeaderValue, Header, parseEnvelope, type Envelope } from "./wire.js";
 
 /** A handler of one message type. */
@@ -65,12 +65,16 @@ export class MessageContext implements Sender, Publisher {
   readonly delivery: number;
   /** Aborted when the endpoint stops. */
   readonly signal: AbortSignal;
+  /** Where the command's reply goes (ce-gobusreplyto), if it asked for one. */
+  readonly replyTo: string | undefined;
   /** The outgoing messages so far. */
   readonly outgoing: Outgoing[] = [];
   private readonly ids: DerivedIds;
+  private readonly route: Route;
 
   constructor(
     private readonly endpoint: Endpoint,
+    route: Route,
     env: Envelope,
     subject: string,
     attempt: number,
@@ -87,7 +91,36 @@ export class MessageContext implements Sender, Publisher {
     this.attempt = attempt;
     this.delivery = delivery;
     this.signal = signal;
+    this.replyTo = env.replyTo;
+    this.route = route;
     this.ids = new DerivedIds(endpoint.name, env.id);
+  }
+
+  /**
+   * reply answers the command being handled with msg, sent after the
+   * handler succeeds to whoever asked (docs/wire.md, "Replies"): a waiting
+   * client's subject on core NATS, after the rest is stored, or an
+   * endpoint's reply subject through JetStream. Without ce-gobusreplyto
+   * nobody asked, and the reply is dropped.
+   */
+  reply<R extends ReplyRoute>(route: R, msg: RouteMessage<R>): Promise<void> {
+    if (this.route.kind !== "command" || !this.route.replies.includes(route.type)) {
+      return Promise.reject(new GobusError(`no route: ${this.type} does not declare reply ${route.type}: add it to the command's replies`));
+    }
+    const to = this.replyTo;
+    const names = this.endpoint.client.names;
+    if (to === undefined) return Promise.resolve();
+    const durable = to.startsWith(names.prefix + ".reply.");
+    if (!durable && (to.startsWith(names.prefix + ".") || to.startsWith("$"))) {
+      this.endpoint.warn(`dropped a reply to ${to}: a reply goes to a client's own subject or to ${names.prefix}.reply.<endpoint>`);
+      return Promise.resolve();
+    }
+    const data = encode(route, msg);
+    const id = this.ids.next(to, route.type, data);
+    const out = this.endpoint.client.outgoing(route, data, { id, source: this.endpoint.name, correlationId: this.correlationId, causationId: this.id }, to);
+    if (!durable) out.core = true;
+    this.outgoing.push(out);
+    return Promise.resolve();
   }
 
   send<R extends CommandRoute>(route: R, msg: RouteMessage<R>, opts: SendOptions = {}): Promise<void> {
@@ -160,12 +193,21 @@ export class Endpoint {
     this.started = true;
     const { names, jsm, js } = this.client;
     const queue = names.queueStream(this.name);
-    const subjects = [`${names.prefix}.cmd.${this.name}.>`, names.retrySubject(this.name)];
+    const subjects = [
+      `${names.prefix}.cmd.${this.name}.>`,
+      names.retrySubject(this.name),
+      names.replySubject(this.name),
+      `${names.prefix}.sched.cmd.${this.name}.*`,
+    ];
     await this.client.ensureStream({ name: queue, subjects, retention: RetentionPolicy.Workqueue, max_age: 0 });
     const info = await jsm.streams.info(queue);
     const missing = subjects.filter((s) => !info.config.subjects?.includes(s));
-    if (missing.length > 0) {
-      await jsm.streams.update(queue, { subjects: [...(info.config.subjects ?? []), ...missing] });
+    if (missing.length > 0 || !info.config.allow_msg_schedules) {
+      await jsm.streams.update(queue, {
+        subjects: [...(info.config.subjects ?? []), ...missing],
+        allow_msg_schedules: true,
+        allow_rollup_hdrs: true,
+      });
     }
     const settings = {
       durable_name: this.name,
@@ -174,7 +216,8 @@ export class Endpoint {
       max_ack_pending: this.maxAckPending,
       max_deliver: -1,
     };
-    await this.ensureConsumer(queue, { ...settings, deliver_policy: DeliverPolicy.All });
+    // All but the schedules, which the server moves to their subjects when due.
+    await this.ensureConsumer(queue, { ...settings, deliver_policy: DeliverPolicy.All, filter_subjects: subjects.slice(0, 3) });
     const events = [...this.routes.values()].filter((r) => r.route.kind === "event").map((r) => names.subject(r.route));
     const streams = [queue];
     if (events.length > 0) {
@@ -241,7 +284,7 @@ export class Endpoint {
     }
     for (let tryIndex = 0; ; tryIndex++) {
       const attempt = attemptOf(this.policy, delivery, tryIndex);
-      const ctx = new MessageContext(this, env, m.subject, attempt, delivery, this.stopping.signal);
+      const ctx = new MessageContext(this, reg.route, env, m.subject, attempt, delivery, this.stopping.signal);
       const err = await this.attempt(m, reg, ctx, msg);
       if (err === undefined) {
         m.ack();
@@ -260,6 +303,11 @@ export class Endpoint {
       m.nak(delay);
       return;
     }
+  }
+
+  /** warn logs a warning of this endpoint. */
+  warn(message: string): void {
+    this.log.warn(`gobus: endpoint ${this.name}: ${message}`);
   }
 
   /** lookup finds the handler of env's type and checks the subject. */
@@ -281,7 +329,9 @@ export class Endpoint {
     try {
       await reg.handler(ctx, msg);
       for (const out of ctx.outgoing) this.client.checkSize(out);
-      await Promise.all(ctx.outgoing.map((out) => this.client.store(out)));
+      await Promise.all(ctx.outgoing.filter((out) => !out.core).map((out) => this.client.store(out)));
+      // Replies to waiting clients go last, once the rest is stored.
+      for (const out of ctx.outgoing.filter((out) => out.core)) await this.client.store(out);
       return undefined;
     } catch (err) {
       return err ?? new Error("handler threw " + String(err));

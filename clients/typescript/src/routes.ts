@@ -12,6 +12,15 @@ export interface CommandRoute<Desc extends DescMessage = DescMessage> {
   readonly endpoint: string;
   /** The subject suffix: the contract's subject option or the full name. */
   readonly suffix: string;
+  /** The full names of the replies the contract declares. */
+  readonly replies: readonly string[];
+}
+
+/** A reply route: a message that answers commands which declare it. */
+export interface ReplyRoute<Desc extends DescMessage = DescMessage> {
+  readonly kind: "reply";
+  readonly schema: Desc;
+  readonly type: string;
 }
 
 /** An event route: the message's schema, type and subject suffix. */
@@ -25,11 +34,16 @@ export interface EventRoute<Desc extends DescMessage = DescMessage> {
 export type Route<Desc extends DescMessage = DescMessage> = CommandRoute<Desc> | EventRoute<Desc>;
 
 /** The message type a route carries. */
-export type RouteMessage<R> = R extends Route<infer Desc> ? MessageShape<Desc> : never;
+export type RouteMessage<R> = R extends { readonly schema: infer Desc extends DescMessage } ? MessageShape<Desc> : never;
 
 /** command declares a command route; generated code calls it. */
-export function command<Desc extends DescMessage>(schema: Desc, endpoint: string, suffix?: string): CommandRoute<Desc> {
-  return { kind: "command", schema, type: schema.typeName, endpoint, suffix: suffix ?? schema.typeName };
+export function command<Desc extends DescMessage>(schema: Desc, endpoint: string, suffix?: string, replies: readonly ReplyRoute[] = []): CommandRoute<Desc> {
+  return { kind: "command", schema, type: schema.typeName, endpoint, suffix: suffix ?? schema.typeName, replies: replies.map((r) => r.type) };
+}
+
+/** reply declares a reply route; generated code calls it. */
+export function reply<Desc extends DescMessage>(schema: Desc): ReplyRoute<Desc> {
+  return { kind: "reply", schema, type: schema.typeName };
 }
 
 /** event declares an event route; generated code calls it. */
@@ -45,6 +59,9 @@ export class Names {
   }
   retrySubject(endpoint: string): string {
     return `${this.prefix}.retry.${endpoint}`;
+  }
+  replySubject(endpoint: string): string {
+    return `${this.prefix}.reply.${endpoint}`;
   }
   errorSubject(endpoint: string): string {
     return `${this.prefix}.err.${endpoint}`;

@@ -165,6 +165,8 @@ export interface Envelope {
   time?: Date;
   correlationId?: string;
   causationId?: string;
+  /** Where the command's reply goes: ce-gobusreplyto. */
+  replyTo?: string;
   /** The body's media type, lower case, parameters dropped. */
   contentType: string;
   /** Why the body is read as contentType, for decode errors. */
@@ -223,6 +225,8 @@ export function parseEnvelope(h: MsgHdrs | undefined): Envelope {
   if (corr) env.correlationId = corr;
   const cause = attribute(h, Header.causationId);
   if (cause) env.causationId = cause;
+  const replyTo = attribute(h, Header.replyTo);
+  if (replyTo) env.replyTo = replyTo;
   const dct = attribute(h, Header.dataContentType);
   if (dct !== undefined) {
     env.contentType = mediaType(dct);

@@ -1,12 +1,12 @@
-// A TypeScript storefront: sends PlaceOrder to the sales endpoint and
-// waits for the order's OrderPlaced and OrderBilled, whichever endpoints
-// publish them. node dist/examples/orders/storefront.js <order id>
+// A TypeScript storefront: requests PlaceOrder from the sales endpoint,
+// prints its OrderAccepted reply, and waits for the order's OrderPlaced and
+// OrderBilled, whichever endpoints publish them. node dist/examples/orders/storefront.js <order id>
 // (GOBUS_URL names the server).
 
 import { create } from "@bufbuild/protobuf";
 import { Client, Endpoint } from "@gobusdev/gobus";
 import { PlaceOrderSchema } from "../../gen/shop/sales/v1/sales_pb.js";
-import { registerOrderPlacedHandler, sendPlaceOrder } from "../../gen/shop/sales/v1/sales_gobus.js";
+import { registerOrderPlacedHandler, requestPlaceOrder } from "../../gen/shop/sales/v1/sales_gobus.js";
 import { registerOrderBilledHandler } from "../../gen/shop/billing/v1/billing_gobus.js";
 import { received, report } from "./report.js";
 
@@ -38,8 +38,8 @@ registerOrderBilledHandler(ep, {
 await ep.start();
 const order = create(PlaceOrderSchema, { orderId, items: [{ sku: "mug", quantity: 2, unitPriceCents: 1250n }] });
 // The order id is the message id: a retried send is one order.
-await sendPlaceOrder(client, order, { messageId: orderId });
-report({ sent: "shop.sales.v1.PlaceOrder", orderId });
+const accepted = await requestPlaceOrder(client, order, { messageId: orderId, timeoutMs: 30_000 });
+report({ accepted: accepted.$typeName, orderId: accepted.orderId, totalCents: accepted.totalCents });
 await both;
 await ep.stop();
 await client.close();

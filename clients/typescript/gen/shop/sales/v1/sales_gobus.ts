@@ -3,12 +3,20 @@
 
 /* eslint-disable */
 
-import { command, event, type Endpoint, type MessageContext, type Publisher, type Sender, type SendOptions } from "@gobusdev/gobus";
-import type { PlaceOrder, OrderPlaced } from "./sales_pb.js";
-import { PlaceOrderSchema, OrderPlacedSchema } from "./sales_pb.js";
+import { command, event, reply, type Client, type Endpoint, type MessageContext, type Publisher, type RequestOptions, type Sender, type SendOptions } from "@gobusdev/gobus";
+import type { PlaceOrder, OrderPlaced, OrderAccepted } from "./sales_pb.js";
+import { PlaceOrderSchema, OrderPlacedSchema, OrderAcceptedSchema } from "./sales_pb.js";
+
+/** OrderAcceptedReplyRoute routes the reply shop.sales.v1.OrderAccepted. */
+export const OrderAcceptedReplyRoute = reply(OrderAcceptedSchema);
+
+/** replyOrderAccepted answers the command ctx is handling with msg, sent after the handler succeeds to whoever asked. */
+export function replyOrderAccepted(ctx: MessageContext, msg: OrderAccepted): Promise<void> {
+  return ctx.reply(OrderAcceptedReplyRoute, msg);
+}
 
 /** PlaceOrderRoute routes the command shop.sales.v1.PlaceOrder to endpoint sales. */
-export const PlaceOrderRoute = command(PlaceOrderSchema, "sales", "shop.sales.v1.PlaceOrder");
+export const PlaceOrderRoute = command(PlaceOrderSchema, "sales", "shop.sales.v1.PlaceOrder", [OrderAcceptedReplyRoute]);
 
 /**
  * PlaceOrder asks the sales endpoint to accept an order; sales answers
@@ -20,14 +28,32 @@ export function sendPlaceOrder(via: Sender, msg: PlaceOrder, opts?: SendOptions)
   return via.send(PlaceOrderRoute, msg, opts);
 }
 
-/** SalesHandler handles the commands of endpoint sales declared in shop/sales/v1/sales.proto. */
-export interface SalesHandler {
+/**
+ * PlaceOrder asks the sales endpoint to accept an order; sales answers
+ * with OrderAccepted.
+ *
+ * requestPlaceOrder sends PlaceOrder to endpoint sales and waits for its reply (OrderAccepted) on a subject of the client's own.
+ */
+export function requestPlaceOrder(client: Client, msg: PlaceOrder, opts?: RequestOptions): Promise<OrderAccepted> {
+  return client.request(PlaceOrderRoute, msg, [OrderAcceptedReplyRoute], opts) as Promise<OrderAccepted>;
+}
+
+/** PlaceOrderHandler handles the command shop.sales.v1.PlaceOrder. */
+export interface PlaceOrderHandler {
   handlePlaceOrder(ctx: MessageContext, msg: PlaceOrder): Promise<void>;
 }
 
-/** registerSalesHandler registers h on ep, which must be endpoint sales. */
-export function registerSalesHandler(ep: Endpoint, h: SalesHandler): void {
+/** registerPlaceOrderHandler registers h on ep, which must be endpoint sales. */
+export function registerPlaceOrderHandler(ep: Endpoint, h: PlaceOrderHandler): void {
   ep.handle(PlaceOrderRoute, (ctx, msg) => h.handlePlaceOrder(ctx, msg));
+}
+
+/** SalesHandler handles every command of endpoint sales declared in shop/sales/v1/sales.proto. */
+export interface SalesHandler extends PlaceOrderHandler {}
+
+/** registerSalesHandler registers h for every command of endpoint sales declared in shop/sales/v1/sales.proto. */
+export function registerSalesHandler(ep: Endpoint, h: SalesHandler): void {
+  registerPlaceOrderHandler(ep, h);
 }
 
 /** OrderPlacedRoute routes the event shop.sales.v1.OrderPlaced. */

@@ -21,14 +21,22 @@ export function sendDispatchParcel(via: Sender, msg: DispatchParcel, opts?: Send
   return via.send(DispatchParcelRoute, msg, opts);
 }
 
-/** ShippingHandler handles the commands of endpoint shipping declared in shop/shipping/v1/shipping.proto. */
-export interface ShippingHandler {
+/** DispatchParcelHandler handles the command shop.shipping.v1.DispatchParcel. */
+export interface DispatchParcelHandler {
   handleDispatchParcel(ctx: MessageContext, msg: DispatchParcel): Promise<void>;
 }
 
-/** registerShippingHandler registers h on ep, which must be endpoint shipping. */
-export function registerShippingHandler(ep: Endpoint, h: ShippingHandler): void {
+/** registerDispatchParcelHandler registers h on ep, which must be endpoint shipping. */
+export function registerDispatchParcelHandler(ep: Endpoint, h: DispatchParcelHandler): void {
   ep.handle(DispatchParcelRoute, (ctx, msg) => h.handleDispatchParcel(ctx, msg));
+}
+
+/** ShippingHandler handles every command of endpoint shipping declared in shop/shipping/v1/shipping.proto. */
+export interface ShippingHandler extends DispatchParcelHandler {}
+
+/** registerShippingHandler registers h for every command of endpoint shipping declared in shop/shipping/v1/shipping.proto. */
+export function registerShippingHandler(ep: Endpoint, h: ShippingHandler): void {
+  registerDispatchParcelHandler(ep, h);
 }
 
 /** OrderShippedRoute routes the event shop.shipping.v1.OrderShipped. */
