@@ -200,15 +200,16 @@ func TestMetricsCountHandling(t *testing.T) {
 }
 
 // The queue depth gauge follows a backlog: 1,000 messages waiting behind
-// handlers that do not return, then none once they do. Stop takes the
-// endpoint's depth out of the gauge.
+// handlers that do not return, then none once they do. An endpoint that
+// subscribes to events has a point for its events consumer too. Stop takes
+// the endpoint's depth out of the gauge.
 func TestQueueDepthFollowsBacklog(t *testing.T) {
 	t.Parallel()
 	reader, withMeter := meterProvider(t)
 	c := connect(t, newServerURL(t), withMeter, gobus.WithQueueDepthInterval(20*time.Millisecond))
 	release := make(chan struct{})
 	ep := startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
-		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+		err := gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
 			select {
 			case <-release:
 				return nil
@@ -216,6 +217,9 @@ func TestQueueDepthFollowsBacklog(t *testing.T) {
 				return ctx.Err()
 			}
 		}))
+		return errors.Join(err, gobustestv1.RegisterWorkDoneHandler(ep, workDoneFunc(func(context.Context, *gobus.MessageContext, *gobustestv1.WorkDone) error {
+			return nil
+		})))
 	})
 	const backlog = 1000
 	ctx := context.Background()
@@ -234,21 +238,22 @@ func TestQueueDepthFollowsBacklog(t *testing.T) {
 		attribute.String("messaging.destination.subscription.name", "worker"),
 		attribute.String("gobus.stream", "gobus_queue_worker"),
 	}
-	depth := func() (float64, int) {
+	events := append(queue[:3:3], attribute.String("gobus.stream", "gobus_events"))
+	depth := func() (q, e float64, n int) {
 		points := collect(t, reader)["gobus.queue.depth"]
-		return sumOf(points, queue...), len(points)
+		return sumOf(points, queue...), sumOf(points, events...), len(points)
 	}
 	var highest float64
 	waitFor(t, "a queue depth of 1,000", func() bool {
-		d, _ := depth()
+		d, _, _ := depth()
 		highest = max(highest, d)
 		return d == backlog
 	})
 	close(release)
-	waitFor(t, "a queue depth of 0", func() bool {
-		d, n := depth()
+	waitFor(t, "a queue depth of 0, and an events consumer's", func() bool {
+		d, e, n := depth()
 		highest = max(highest, d)
-		return d == 0 && n == 1
+		return d == 0 && e == 0 && n == 2
 	})
 	if highest > backlog {
 		t.Errorf("the queue depth reached %v, more than the %d messages sent", highest, backlog)
@@ -256,7 +261,7 @@ func TestQueueDepthFollowsBacklog(t *testing.T) {
 	if err := ep.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, n := depth(); n != 0 {
+	if _, _, n := depth(); n != 0 {
 		t.Errorf("%d queue depth points after Stop, want none", n)
 	}
 }
