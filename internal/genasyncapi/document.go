@@ -32,6 +32,9 @@ func document(p *pkg) mapping {
 	channels, operations, messages := mapping{}, mapping{}, mapping{}
 	for _, c := range p.commands {
 		channels.set(c.id, commandChannel(c))
+		if len(c.replies) > 0 {
+			channels.set(c.id+"_reply", replyChannel(c, p))
+		}
 		operations.set("receive"+c.id, operation("receive", c, consumerOfQueue(c.endpoint)))
 		messages.set(c.id, message(c, "command", "send"))
 	}
@@ -154,27 +157,35 @@ func eventChannel(c *contract) mapping {
 	return ch
 }
 
+// queueSubjects are the subjects of an endpoint's queue stream; its
+// consumer reads all but the last, the schedules.
+func queueSubjects(endpoint string) []any {
+	return []any{"{prefix}.cmd." + endpoint + ".>", "{prefix}.retry." + endpoint, "{prefix}.reply." + endpoint, "{prefix}.sched.cmd." + endpoint + ".*"}
+}
+
 func queueStreamDetails(endpoint string) mapping {
 	s := mapping{}
 	s.set("name", queueStream(endpoint))
-	s.set("subjects", []any{"{prefix}.cmd." + endpoint + ".>", "{prefix}.retry." + endpoint})
+	s.set("subjects", queueSubjects(endpoint))
 	s.set("retention", "workqueue")
 	s.set("storage", "file")
 	s.set("maxAge", "0s")
 	s.set("duplicateWindow", "2m")
 	s.set("replicas", 1)
+	s.set("allowMsgSchedules", true)
 	return s
 }
 
 func eventsStreamDetails() mapping {
 	s := mapping{}
 	s.set("name", "{prefix}_events")
-	s.set("subjects", []any{"{prefix}.evt.>"})
+	s.set("subjects", []any{"{prefix}.evt.>", "{prefix}.sched.evt.*"})
 	s.set("retention", "limits")
 	s.set("storage", "file")
 	s.set("maxAge", "168h")
 	s.set("duplicateWindow", "2m")
 	s.set("replicas", 1)
+	s.set("allowMsgSchedules", true)
 	return s
 }
 
@@ -194,6 +205,7 @@ func consumerOfQueue(endpoint string) mapping {
 	c := mapping{}
 	c.set("stream", queueStream(endpoint))
 	c.set("durable", endpoint)
+	c.set("filterSubjects", queueSubjects(endpoint)[:3])
 	c.set("deliverPolicy", "all")
 	addConsumerSettings(&c)
 	return c
@@ -232,8 +244,42 @@ func operation(action string, c *contract, consumer mapping) mapping {
 			rs = append(rs, r)
 		}
 		op.set("x-gobus-replies", rs)
+		var msgs []any
+		for _, r := range replyIDs(c) {
+			msgs = append(msgs, ref("#/channels/"+c.id+"_reply/messages/"+r))
+		}
+		reply := mapping{}
+		reply.set("address", mapping{{"description", "The subject the command's ce-gobusreplyto names: a waiting client's own, or {prefix}.reply.<endpoint> for an endpoint's queue."}, {"location", "$message.header#/ce-gobusreplyto"}})
+		reply.set("channel", ref("#/channels/"+c.id+"_reply"))
+		reply.set("messages", msgs)
+		op.set("reply", reply)
 	}
 	return op
+}
+
+// replyIDs are the message ids of c's replies that the package's
+// document holds.
+func replyIDs(c *contract) []string {
+	var ids []string
+	for _, r := range c.replyRefs {
+		ids = append(ids, localID(r.msg))
+	}
+	return ids
+}
+
+// replyChannel is where c's replies go: a subject each command names in
+// its ce-gobusreplyto, so the channel has no address of its own.
+func replyChannel(c *contract, p *pkg) mapping {
+	ch := mapping{}
+	ch.set("address", null{})
+	ch.set("title", string(c.msg.Desc.Name())+" replies")
+	ch.set("description", "The replies to "+c.fullName()+", on the subject its ce-gobusreplyto header names: a client's own (core NATS, stored nowhere) or {prefix}.reply.<endpoint> (the endpoint's queue stream).")
+	msgs := mapping{}
+	for _, id := range replyIDs(c) {
+		msgs.set(id, ref("#/components/messages/"+id))
+	}
+	ch.set("messages", msgs)
+	return ch
 }
 
 func retryChannel(p *pkg, endpoint string) mapping {
@@ -318,7 +364,7 @@ func replyMessage(file *protogen.File, r *protogen.Message) mapping {
 		m.set("summary", s)
 	}
 	m.set("contentType", contentType)
-	m.set("headers", headersWith(mapping{{"ce-type", mapping{{"const", string(r.Desc.FullName())}}}}))
+	m.set("headers", headersWith(mapping{{"ce-type", mapping{{"const", string(r.Desc.FullName())}}}, {"ce-gobusintent", mapping{{"const", "reply"}}}}))
 	m.set("payload", payload(file, r))
 	m.set("correlationId", ref("#/components/correlationIds/correlationId"))
 	m.set("x-gobus-kind", "reply")
@@ -393,10 +439,10 @@ func cloudEventsHeaders() mapping {
 	props.set("ce-datacontenttype", mapping{{"type", "string"}, {"description", "The body's encoding. gobus writes application/protobuf and reads application/x-protobuf and application/json (protojson) too."}, {"default", contentType}, {"examples", []any{contentType}}})
 	props.set("ce-correlationid", header("The conversation id; absent means the message's own ce-id.", ""))
 	props.set("ce-causationid", header("The ce-id of the message whose handler sent this one.", ""))
-	props.set("ce-gobusintent", mapping{{"type", "string"}, {"enum", []any{"send", "publish", "reply"}}, {"description", "send for commands, publish for events."}})
-	props.set("ce-gobusreplyto", header("Reserved for replies.", ""))
-	props.set("traceparent", header("W3C trace context.", ""))
-	props.set("tracestate", header("W3C trace context.", ""))
+	props.set("ce-gobusintent", mapping{{"type", "string"}, {"enum", []any{"send", "publish", "reply"}}, {"description", "send for commands, publish for events, reply for replies."}})
+	props.set("ce-gobusreplyto", header("On a command that asks for a reply: the subject the reply goes to.", "gobus.reply.storefront"))
+	props.set("traceparent", header("W3C trace context, lowercase, not percent-encoded.", ""))
+	props.set("tracestate", header("W3C trace context, lowercase, not percent-encoded.", ""))
 	s := mapping{}
 	s.set("type", "object")
 	s.set("description", "CloudEvents 1.0 attributes as NATS headers (binary content mode): each value percent-encoded as the NATS protocol binding says (space, '\"', '%' and every byte outside U+0021-U+007E as %XY, upper-case hex). Names match regardless of case on receipt.")

@@ -29,6 +29,8 @@ type contract struct {
 	endpoint string // commands only
 	suffix   string // the subject suffix: the subject option or the full name
 	replies  []string
+	// replyRefs are the messages replies names, found in the request.
+	replyRefs []*contract
 }
 
 // fullName is the proto full name, the message's identity on the wire.
@@ -155,7 +157,11 @@ func replyMessages(gen *protogen.Plugin, p *pkg) []*contract {
 			if m == nil {
 				m = byName[p.name+"."+r]
 			}
-			if m != nil && !seen[m] {
+			if m == nil {
+				continue
+			}
+			c.replyRefs = append(c.replyRefs, m)
+			if !seen[m] {
 				seen[m] = true
 				out = append(out, m)
 			}

@@ -23,6 +23,9 @@ func (m *mapping) set(key string, value any) *mapping {
 	return m
 }
 
+// null is YAML's null.
+type null struct{}
+
 // ref is {$ref: target}.
 func ref(target string) mapping { return mapping{{"$ref", target}} }
 
@@ -91,6 +94,8 @@ func writeValue(b *strings.Builder, v any, indent int) {
 		b.WriteString(" " + strconv.Itoa(v) + "\n")
 	case bool:
 		b.WriteString(" " + strconv.FormatBool(v) + "\n")
+	case null:
+		b.WriteString(" null\n")
 	default:
 		panic("genasyncapi: no YAML for a value of this type")
 	}
