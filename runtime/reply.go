@@ -63,7 +63,8 @@ func repliesOf(command string) []string {
 // debug log. The generated ReplyX functions call it.
 func Reply[R proto.Message](ctx context.Context, mc *MessageContext, r *ReplyRoute[R], reply R) error {
 	if !slices.Contains(repliesOf(mc.Type()), r.typ) {
-		return fmt.Errorf("%w: %s does not declare reply %s: add it to the command's replies, as in option (gobus.v1.command) = { replies: [\"%s\"] }", ErrNoRoute, mc.Type(), r.typ, r.typ)
+		// No retry can fix the contract.
+		return Unrecoverable(fmt.Errorf("gobus: %s does not declare reply %s: add it to the command's replies, as in option (gobus.v1.command) = { replies: [\"%s\"] }", mc.Type(), r.typ, r.typ))
 	}
 	to := mc.env.ReplyTo
 	if to == "" {

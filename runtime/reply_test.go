@@ -161,3 +161,29 @@ func TestDurableReplyAfterRequesterRestarts(t *testing.T) {
 		t.Fatalf("reply %q, want %q", got, "pen from quoter")
 	}
 }
+
+// A handler that answers a command with a reply the command does not
+// declare fails without retries: no retry can fix the contract.
+func TestReplyNotDeclaredFailsForGood(t *testing.T) {
+	c := connect(t, newServerURL(t))
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkerHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			return gobustestv1.ReplyQuoted(ctx, mc, &gobustestv1.Quoted{Item: w.Id})
+		}))
+	})
+	if err := gobustestv1.SendWork(context.Background(), c, &gobustestv1.Work{Id: "w"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the Work in the error stream", func() bool { return streamMsgs(t, c, "gobus_errors") == 1 })
+	msg, err := c.JetStream().Stream(context.Background(), "gobus_errors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := msg.GetMsg(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kind, text := raw.Header.Get("gobus-error-kind"), raw.Header.Get("gobus-error-message"); kind != "unrecoverable" || !strings.Contains(text, "does not declare reply gobustest.v1.Quoted") {
+		t.Fatalf("moved as %q: %s", kind, text)
+	}
+}

@@ -27,6 +27,14 @@ func TestBadReplies(t *testing.T) {
 			want: []string{a, `names reply "other.v1.Done", which is not a message`},
 		},
 		{
+			name: "reply in a file of the package that is not imported",
+			srcs: map[string]string{
+				a:                contract(`message Foo { option (gobus.v1.command) = {endpoint: "sales", replies: ["Done"]}; }`),
+				"bad/v1/b.proto": contract(`message Done {}`),
+			},
+			want: []string{a, `names reply "Done", which is not a message of bad/v1/a.proto or of a file it imports`},
+		},
+		{
 			name: "reply that is a command",
 			srcs: withReplies(`"Bar"`, `message Bar { option (gobus.v1.command) = {endpoint: "billing"}; }`),
 			want: []string{a, "message bad.v1.Foo names reply bad.v1.Bar, which is a command", plainFix},

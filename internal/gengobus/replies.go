@@ -88,6 +88,9 @@ func (r reader) replies(names []string) (out []*protogen.Message, ok bool) {
 	ok = true
 	for _, name := range names {
 		m := r.resolve(name)
+		if m != nil && !importable(r.f.Desc, m.Desc.ParentFile()) {
+			m = nil
+		}
 		switch {
 		case strings.TrimSpace(name) == "":
 			r.ms.add(at, "%s names an empty reply: write the reply message's name, as in replies: [\"OrderAccepted\"], or leave the entry out", r.where)
@@ -190,4 +193,28 @@ func replyAt(f *contractFile, rt *replyType) position {
 		}
 	}
 	return position{file: f.file.Desc.Path()}
+}
+
+// importable reports whether a message of file to can be named from file
+// from: to is from or one of its imports, directly or not.
+func importable(from, to protoreflect.FileDescriptor) bool {
+	seen := map[string]bool{}
+	var walk func(protoreflect.FileDescriptor) bool
+	walk = func(f protoreflect.FileDescriptor) bool {
+		if f.Path() == to.Path() {
+			return true
+		}
+		if seen[f.Path()] {
+			return false
+		}
+		seen[f.Path()] = true
+		imports := f.Imports()
+		for i := range imports.Len() {
+			if walk(imports.Get(i).FileDescriptor) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(from)
 }
