@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sync"
 
 	gobus "github.com/gobusdev/gobus/runtime"
@@ -70,7 +69,9 @@ func capture(next gobus.DispatchFunc) gobus.DispatchFunc {
 
 // store writes m into the outbox table in t's transaction.
 func (t *txn) store(ctx context.Context, m *gobus.OutgoingMessage) error {
-	if err := t.o.checkSize(m); err != nil {
+	// A held-back message becomes its schedule; one the server would
+	// refuse fails its sender now rather than stay pending for ever.
+	if err := m.Seal(); err != nil {
 		return err
 	}
 	t.mu.Lock()
@@ -88,20 +89,4 @@ func (t *txn) stored() []stored {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.rows
-}
-
-// checkSize fails with [gobus.ErrTooLarge] for a message the server would
-// refuse, before it is stored: a message that can never be dispatched
-// must fail its sender, not stay pending.
-func (o *Outbox) checkSize(m *gobus.OutgoingMessage) error {
-	size := len(m.Msg.Data)
-	for k, vs := range m.Msg.Header {
-		for _, v := range vs {
-			size += len(k) + len(v) + 4
-		}
-	}
-	if limit := o.client.Conn().MaxPayload(); limit > 0 && int64(size) > limit {
-		return fmt.Errorf("%w: %s %s is %d bytes, the server takes at most %d", gobus.ErrTooLarge, m.Route.Kind, m.Route.Type, size, limit)
-	}
-	return nil
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, s Store) {
 	t.Run("DispatcherSendsWhatACrashLeft", func(t *testing.T) { testLeftBehind(t, s) })
 	t.Run("CleanRemovesOldRows", func(t *testing.T) { testClean(t, s) })
 	t.Run("SchemaAppliedByHand", func(t *testing.T) { testSchemaByHand(t, s) })
+	t.Run("HeldBackMessageWaitsForItsTime", func(t *testing.T) { testHeldBack(t, s) })
 }
 
 // EffectsTable is the business table of the tests: one row per handler
@@ -456,4 +457,38 @@ func testSchemaByHand(t *testing.T, s Store) {
 	if c := e.counts(); c.Dispatched != 1 {
 		t.Errorf("counts %+v, want 1 dispatched", c)
 	}
+}
+
+// testHeldBack sends a Work held back with gobus.After through a session:
+// the outbox stores its schedule, not the Work, so it is handled no sooner
+// than its time.
+func testHeldBack(t *testing.T, s Store) {
+	const after = 500 * time.Millisecond
+	e := newEnv(t, s)
+	w := &worker{}
+	e.startWorker(w)
+	ctx := context.Background()
+	sess, err := e.ob.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scheduled string
+	sent := time.Now()
+	if err := gobustestv1.SendWork(ctx, sess, &gobustestv1.Work{Id: "held"}, gobus.After(after), gobus.ScheduledID(&scheduled)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitDone(1)
+	if took := time.Since(sent); took < after {
+		t.Errorf("the held-back Work was handled %s after it was sent, before its time (%s)", took, after)
+	}
+	if scheduled == "" {
+		t.Error("gobus.ScheduledID got no id")
+	}
+	WaitFor(t, 5*time.Second, "the Work's row", func() (bool, error) {
+		effects, err := Effects(ctx, e.db)
+		return effects["held"] == 1, err
+	})
 }
