@@ -162,6 +162,15 @@ func (p *nodeProcess) awaitWhere(t *testing.T, what string, match func(map[strin
 	}
 }
 
+// stop closes the program's stdin and waits until it says it stopped.
+func (p *nodeProcess) stop(t *testing.T, name string) {
+	t.Helper()
+	if err := p.stdin.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p.await(t, "stopped", name)
+}
+
 // linesWith are the lines seen so far that have key with value.
 func (p *nodeProcess) linesWith(key, value string) []map[string]any {
 	var out []map[string]any
@@ -557,4 +566,15 @@ func TestTypeScriptBillingReplacesGoBilling(t *testing.T) {
 	if n, err := errs.Info(ctx); err != nil || n.State.Msgs != 0 {
 		t.Errorf("the error stream holds %v messages after the retry (%v), want 0", n.State.Msgs, err)
 	}
+
+	// A restarted TypeScript billing finds its streams and consumers and
+	// goes on where it stopped: an order placed while it is down is billed.
+	billing.stop(t, "billing")
+	late := &salesv1.PlaceOrder{OrderId: "ts-2004", Items: []*salesv1.LineItem{{Sku: "mug", Quantity: 1, UnitPriceCents: 999}}}
+	if err := salesv1.SendPlaceOrder(ctx, c, late, gobus.WithMessageID(late.GetOrderId())); err != nil {
+		t.Fatal(err)
+	}
+	again := startNode(t, node, url, "billing.js", nil)
+	again.await(t, "ready", "billing")
+	awaitShipped(t, shipped, again, late.GetOrderId())
 }

@@ -34,6 +34,13 @@ export interface EndpointOptions {
   ackWaitMs?: number;
   /** The consumers' MaxAckPending; default 1000. */
   maxAckPending?: number;
+  /**
+   * How long a handler may work on one message, per try, in ms; default
+   * 5 minutes. Then its signal aborts and the try fails as a timeout; a
+   * handler still running a second later is given up, and what it does
+   * when it returns is dropped.
+   */
+  maxHandlingTimeMs?: number;
   /** Default console. */
   logger?: Logger;
 }
@@ -63,7 +70,7 @@ export class MessageContext implements Sender, Publisher {
   readonly attempt: number;
   /** The JetStream delivery count, 1 the first time. */
   readonly delivery: number;
-  /** Aborted when the endpoint stops. */
+  /** Aborted when the endpoint stops or the try runs past its max handling time. */
   readonly signal: AbortSignal;
   /** Where the command's reply goes (ce-gobusreplyto), if it asked for one. */
   readonly replyTo: string | undefined;
@@ -143,6 +150,17 @@ export class MessageContext implements Sender, Publisher {
 }
 
 const defaultConcurrency = 16;
+const defaultMaxHandlingTimeMs = 5 * 60_000;
+const overrunGraceMs = 1000;
+
+/** goDuration writes ms as Go's time.Duration prints it, for the same error text: 5m0s, 1.5s, 250ms. */
+export function goDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  return (h > 0 ? `${h}h` : "") + (h > 0 || m > 0 ? `${m}m` : "") + `${s}s`;
+}
 
 export class Endpoint {
   private readonly routes = new Map<string, Registration>();
@@ -150,6 +168,7 @@ export class Endpoint {
   private readonly concurrency: number;
   private readonly ackWaitMs: number;
   private readonly maxAckPending: number;
+  private readonly maxHandlingTimeMs: number;
   private readonly log: Logger;
   private readonly stopping = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
@@ -171,6 +190,7 @@ export class Endpoint {
     this.concurrency = opts.concurrency ?? defaultConcurrency;
     this.ackWaitMs = opts.ackWaitMs ?? 30_000;
     this.maxAckPending = opts.maxAckPending ?? 1000;
+    this.maxHandlingTimeMs = opts.maxHandlingTimeMs ?? defaultMaxHandlingTimeMs;
     this.log = opts.logger ?? console;
   }
 
@@ -284,8 +304,10 @@ export class Endpoint {
     }
     for (let tryIndex = 0; ; tryIndex++) {
       const attempt = attemptOf(this.policy, delivery, tryIndex);
-      const ctx = new MessageContext(this, reg.route, env, m.subject, attempt, delivery, this.stopping.signal);
-      const err = await this.attempt(m, reg, ctx, msg);
+      const tryAbort = new AbortController();
+      const signal = AbortSignal.any([this.stopping.signal, tryAbort.signal]);
+      const ctx = new MessageContext(this, reg.route, env, m.subject, attempt, delivery, signal);
+      const err = await this.attempt(m, reg, ctx, msg, tryAbort);
       if (err === undefined) {
         m.ack();
         return;
@@ -323,20 +345,40 @@ export class Endpoint {
     return reg;
   }
 
-  /** attempt runs the handler once and, if it succeeds, stores what it sent; it returns the failure. */
-  private async attempt(m: JsMsg, reg: Registration, ctx: MessageContext, msg: MessageShape<DescMessage>): Promise<unknown> {
+  /**
+   * attempt runs the handler once and, if it succeeds, stores what it
+   * sent; it returns the failure. Past the max handling time the try's
+   * signal aborts with a timeout; a second later the handler is given up.
+   */
+  private async attempt(m: JsMsg, reg: Registration, ctx: MessageContext, msg: MessageShape<DescMessage>, tryAbort: AbortController): Promise<unknown> {
+    const timeout = new KindError("timeout", `the handler ran longer than its max handling time of ${goDuration(this.maxHandlingTimeMs)}`);
     const beat = setInterval(() => m.working(), Math.max(this.ackWaitMs / 2, 1));
+    let limit: NodeJS.Timeout | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<"given up">((resolve) => {
+      limit = setTimeout(() => {
+        tryAbort.abort(timeout);
+        grace = setTimeout(() => resolve("given up"), overrunGraceMs);
+      }, this.maxHandlingTimeMs);
+    });
     try {
-      await reg.handler(ctx, msg);
+      const outcome = await Promise.race([reg.handler(ctx, msg).then(() => "returned" as const), givenUp]);
+      if (outcome === "given up" || tryAbort.signal.aborted) {
+        if (outcome === "given up") this.warn(`a ${ctx.type} handler ran past its max handling time and was given up; what it does when it returns is dropped`);
+        return timeout;
+      }
       for (const out of ctx.outgoing) this.client.checkSize(out);
       await Promise.all(ctx.outgoing.filter((out) => !out.core).map((out) => this.client.store(out)));
       // Replies to waiting clients go last, once the rest is stored.
       for (const out of ctx.outgoing.filter((out) => out.core)) await this.client.store(out);
       return undefined;
     } catch (err) {
+      if (tryAbort.signal.aborted) return timeout;
       return err ?? new Error("handler threw " + String(err));
     } finally {
       clearInterval(beat);
+      clearTimeout(limit);
+      clearTimeout(grace);
     }
   }
 
