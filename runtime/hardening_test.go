@@ -339,3 +339,28 @@ func TestBatchReportsDuplicates(t *testing.T) {
 		t.Errorf("Duplicate flags %v, want [false false true]", dup)
 	}
 }
+
+// Every try gets its own max handling time: an immediate retry after a
+// timeout is watched again, and times out again.
+func TestMaxHandlingTimeAppliesToEveryTry(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServerURL(t))
+	tries := make(chan int, 4)
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			tries <- mc.Attempt()
+			<-ctx.Done()
+			return ctx.Err()
+		}))
+	}, gobus.WithMaxHandlingTime(100*time.Millisecond), gobus.WithRetryPolicy(gobus.RetryPolicy{Immediate: 1}))
+	if err := gobustestv1.SendWork(context.Background(), c, &gobustestv1.Work{Id: "slow"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the message in the error stream", func() bool { return len(errorStreamMessages(t, c)) == 1 })
+	if kind := errorStreamMessages(t, c)[0].Header.Get(wire.HeaderErrorKind); kind != "timeout" {
+		t.Errorf("error kind %q, want timeout", kind)
+	}
+	if n := len(tries); n != 2 {
+		t.Errorf("%d tries, want 2 (the first and one immediate retry)", n)
+	}
+}

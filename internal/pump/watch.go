@@ -43,7 +43,9 @@ func (w Watch) Until(deadline time.Time, token any) {
 		return
 	}
 	w.s.mu.Lock()
-	w.s.deadline, w.s.token = deadline, token
+	// A new deadline is a new try: it is watched, and reported in
+	// progress, again.
+	w.s.deadline, w.s.token, w.s.overrun = deadline, token, false
 	w.s.mu.Unlock()
 }
 
