@@ -43,6 +43,9 @@ func (b *billing) HandleOrderPlaced(ctx context.Context, mc *gobus.MessageContex
 		b.flow.step("billing", "OrderPlaced", e.GetOrderId(), fmt.Sprintf("fails on attempt %d: the card processor is down", mc.Attempt()))
 		return fmt.Errorf("card processor unavailable (attempt %d)", mc.Attempt())
 	}
+	if err := charge(ctx, e.GetOrderId(), e.GetTotalCents()); err != nil {
+		return err
+	}
 	b.flow.step("billing", "OrderPlaced", e.GetOrderId(), "charged "+money(e.GetTotalCents())+", publishes OrderBilled")
 	return billingv1.PublishOrderBilled(ctx, mc, &billingv1.OrderBilled{OrderId: e.GetOrderId(), AmountCents: e.GetTotalCents()})
 }

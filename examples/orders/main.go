@@ -26,6 +26,14 @@
 //
 // Against a real NATS server or cluster, give every process -nats.
 //
+// Billing charges through the outbox (package outbox, on SQLite): each
+// charge is a row in its payments table, committed with the OrderBilled it
+// publishes, so a billing process killed mid-run and started again charges
+// every order exactly once. Give the killed and the restarted process the
+// same -billing-db:
+//
+//	go run ./examples/orders -nats nats://127.0.0.1:4222 -endpoints billing -billing-db billing.db
+//
 // -fail-billing N makes billing fail the first N attempts of each order,
 // and -fail-billing always makes it fail for good, to watch the retries
 // and the error stream (see the README, "When a handler fails").
@@ -52,6 +60,7 @@ type config struct {
 	timeout   time.Duration
 	natsURL   string
 	store     string
+	billingDB string
 	listen    string
 	endpoints []string
 	verbose   bool
@@ -92,6 +101,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 45*time.Second, "how long the storefront waits for every order to ship")
 	fs.StringVar(&cfg.natsURL, "nats", "", "NATS server URL; empty starts an embedded JetStream server in this process")
 	fs.StringVar(&cfg.store, "store", "", "store directory of the embedded server (default: a temporary directory removed at exit)")
+	fs.StringVar(&cfg.billingDB, "billing-db", "", "billing's SQLite database of payments (default: billing.db in -store, else a temporary file)")
 	fs.StringVar(&cfg.listen, "listen", "", "host:port where the embedded server also accepts other processes, such as 127.0.0.1:4222")
 	fs.StringVar(&endpoints, "endpoints", strings.Join(allEndpoints, ","), "comma-separated endpoints to run in this process")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the runtime does")
@@ -156,9 +166,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		cleanup()
 	}()
 	shipped := make(chan string, cfg.orders)
-	if err := startEndpoints(ctx, client, cfg, f, shipped); err != nil {
+	stopEndpoints, err := startEndpoints(ctx, client, cfg, f, shipped)
+	if err != nil {
 		return err
 	}
+	defer stopEndpoints()
 	if url := client.ServerURL(); url != "" {
 		f.say("embedded NATS server listening at %s", url)
 	}

@@ -13,13 +13,14 @@ import (
 	billingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/billing/v1"
 	salesv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/sales/v1"
 	shippingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/shipping/v1"
+	"github.com/gobusdev/gobus/outbox"
 	gobus "github.com/gobusdev/gobus/runtime"
 )
 
 // connect connects to -nats, or starts the embedded server. cleanup
 // removes the temporary store, if any, once the client is closed.
 func connect(ctx context.Context, cfg config) (c *gobus.Client, cleanup func(), err error) {
-	opts := []gobus.Option{gobus.WithLogger(logger(cfg.verbose)), gobus.WithSource("storefront")}
+	opts := []gobus.Option{gobus.WithLogger(logger(cfg.verbose)), gobus.WithSource("storefront"), outbox.Capture()}
 	cleanup = func() {}
 	if cfg.natsURL != "" {
 		c, err = gobus.Connect(ctx, append(opts, gobus.WithURL(cfg.natsURL))...)
@@ -42,8 +43,10 @@ func connect(ctx context.Context, cfg config) (c *gobus.Client, cleanup func(), 
 	return c, cleanup, err
 }
 
-// startEndpoints creates, registers and starts each named endpoint.
-func startEndpoints(ctx context.Context, c *gobus.Client, cfg config, f *flow, shipped chan<- string) error {
+// startEndpoints creates, registers and starts each named endpoint; stop
+// closes billing's database, if billing runs here.
+func startEndpoints(ctx context.Context, c *gobus.Client, cfg config, f *flow, shipped chan<- string) (stop func(), err error) {
+	stop = func() {}
 	names := cfg.endpoints
 	register := map[string]func(*gobus.Endpoint) error{
 		"sales": func(ep *gobus.Endpoint) error {
@@ -72,18 +75,27 @@ func startEndpoints(ctx context.Context, c *gobus.Client, cfg config, f *flow, s
 		if !contains(names, name) {
 			continue
 		}
-		ep, err := gobus.NewEndpoint(c, name)
+		var opts []gobus.EndpointOption
+		if name == "billing" {
+			p, err := openPayments(ctx, c, billingDB(cfg))
+			if err != nil {
+				return stop, err
+			}
+			stop = func() { p.close(context.WithoutCancel(ctx)) }
+			opts = append(opts, p.ob.Endpoint())
+		}
+		ep, err := gobus.NewEndpoint(c, name, opts...)
 		if err != nil {
-			return err
+			return stop, err
 		}
 		if err := register[name](ep); err != nil {
-			return fmt.Errorf("endpoint %s: %w", name, err)
+			return stop, fmt.Errorf("endpoint %s: %w", name, err)
 		}
 		if err := ep.Start(ctx); err != nil {
-			return err
+			return stop, err
 		}
 	}
-	return nil
+	return stop, nil
 }
 
 // placeOrders sends the orders and waits until each one shipped.
