@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/gobusdev/gobus/internal/topology"
+
 	gobus "github.com/gobusdev/gobus/runtime"
 )
 
@@ -72,8 +74,8 @@ func WithDispatchInterval(d time.Duration) Option {
 // ids are kept. The inbox's retention must be at least the streams'
 // duplicate window ([gobus.WithDuplicateWindow]; 2 minutes by default):
 // a message whose id is forgotten before the window closes would be
-// handled again if its sender re-sent it. The default is
-// [DefaultRetention].
+// handled again if its sender re-sent it. [New] fails if it is shorter
+// than the events stream's window. The default is [DefaultRetention].
 func WithRetention(d time.Duration) Option {
 	return func(c *config) { c.retention, c.inbox = d, d }
 }
@@ -100,12 +102,31 @@ func New(ctx context.Context, client *gobus.Client, db *sql.DB, d Dialect, opts 
 	if d.Name == "" || len(d.migrations) == 0 {
 		return nil, fmt.Errorf("%w: outbox: no dialect: use outbox.SQLite or outbox.Postgres", gobus.ErrInvalidOption)
 	}
+	if err := checkRetention(ctx, client, cfg.inbox); err != nil {
+		return nil, err
+	}
 	if err := migrate(ctx, db, d); err != nil {
 		return nil, err
 	}
 	o := &Outbox{client: client, db: db, dialect: d, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{}), marked: make(chan struct{}, 1)}
 	go o.run()
 	return o, nil
+}
+
+// checkRetention fails if the inbox would forget an id before the events
+// stream's duplicate window closes: a copy arriving in between would be
+// handled again. A stream it cannot read (no installer, no permission) is
+// not checked.
+func checkRetention(ctx context.Context, client *gobus.Client, inbox time.Duration) error {
+	names := topology.Names{Prefix: client.Prefix()}
+	s, err := client.JetStream().Stream(ctx, names.EventsStream())
+	if err != nil {
+		return nil
+	}
+	if window := s.CachedInfo().Config.Duplicates; inbox < window {
+		return fmt.Errorf("%w: outbox: the inbox retention %s is shorter than the duplicate window of stream %s (%s): a copy arriving in between would be handled again; keep the inbox at least as long", gobus.ErrInvalidOption, inbox, names.EventsStream(), window)
+	}
+	return nil
 }
 
 // DB returns the database the outbox writes to.

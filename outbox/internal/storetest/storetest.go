@@ -44,6 +44,7 @@ func Run(t *testing.T, s Store) {
 	t.Run("CleanRemovesOldRows", func(t *testing.T) { testClean(t, s) })
 	t.Run("SchemaAppliedByHand", func(t *testing.T) { testSchemaByHand(t, s) })
 	t.Run("HeldBackMessageWaitsForItsTime", func(t *testing.T) { testHeldBack(t, s) })
+	t.Run("RetentionShorterThanWindowRefused", func(t *testing.T) { testRetentionShorterThanWindow(t, s) })
 }
 
 // EffectsTable is the business table of the tests: one row per handler
@@ -68,15 +69,15 @@ type env struct {
 func newEnv(t *testing.T, s Store, opts ...outbox.Option) *env {
 	t.Helper()
 	db, _ := s.Open(t)
-	return newEnvOn(t, s, db, opts...)
+	return newEnvOn(t, s, db, nil, opts...)
 }
 
-func newEnvOn(t *testing.T, s Store, db *sql.DB, opts ...outbox.Option) *env {
+func newEnvOn(t *testing.T, s Store, db *sql.DB, clientOpts []gobus.Option, opts ...outbox.Option) *env {
 	t.Helper()
 	ns := natstest.RunServer(t)
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	c, err := gobus.Connect(ctx, gobus.WithURL(ns.ClientURL()), gobus.WithLogger(log), outbox.Capture())
+	c, err := gobus.Connect(ctx, append([]gobus.Option{gobus.WithURL(ns.ClientURL()), gobus.WithLogger(log), outbox.Capture()}, clientOpts...)...)
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
@@ -416,7 +417,9 @@ func testLeftBehind(t *testing.T, s Store) {
 }
 
 func testClean(t *testing.T, s Store) {
-	e := newEnv(t, s, outbox.WithRetention(time.Millisecond), outbox.WithDispatchInterval(20*time.Millisecond))
+	db, _ := s.Open(t)
+	e := newEnvOn(t, s, db, []gobus.Option{gobus.WithDuplicateWindow(shortWindow)},
+		outbox.WithRetention(shortWindow), outbox.WithDispatchInterval(20*time.Millisecond))
 	e.startWorker(&worker{})
 	want := ids(3)
 	e.send(want)
@@ -436,7 +439,7 @@ func testSchemaByHand(t *testing.T, s Store) {
 	if _, err := db.ExecContext(ctx, outbox.Schema(s.Dialect)); err != nil {
 		t.Fatalf("applying outbox.Schema: %v", err)
 	}
-	e := newEnvOn(t, s, db)
+	e := newEnvOn(t, s, db, nil)
 	var versions, version int
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM `+outbox.VersionTable).Scan(&versions, &version); err != nil {
 		t.Fatal(err)
@@ -491,4 +494,17 @@ func testHeldBack(t *testing.T, s Store) {
 		effects, err := Effects(ctx, e.db)
 		return effects["held"] == 1, err
 	})
+}
+
+// shortWindow is the duplicate window and retention of the clean-up tests.
+const shortWindow = 100 * time.Millisecond
+
+// testRetentionShorterThanWindow: New refuses an inbox that would forget
+// ids before the duplicate window closes.
+func testRetentionShorterThanWindow(t *testing.T, s Store) {
+	e := newEnv(t, s)
+	_, err := outbox.New(context.Background(), e.client, e.db, s.Dialect, outbox.WithRetention(time.Minute))
+	if !errors.Is(err, gobus.ErrInvalidOption) {
+		t.Errorf("New with a retention of 1m and a duplicate window of 2m: %v, want ErrInvalidOption", err)
+	}
 }
