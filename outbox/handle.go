@@ -25,6 +25,11 @@ import (
 //
 // The inbox is keyed by the endpoint and the message's ce-id, so a message
 // re-sent by a client that sets no Nats-Msg-Id applies once too.
+//
+// The handler must send with the context it was given, or one derived
+// from it: that context carries the transaction to [Capture]. A message
+// sent with another context is not in the outbox; it goes out with the
+// handler's other messages as without one, before the commit.
 func (o *Outbox) Endpoint() gobus.MiddlewareOption {
 	return gobus.WithMiddleware(o.handle)
 }
