@@ -67,9 +67,9 @@ func TestRequestTimeoutLeavesNothingBehind(t *testing.T) {
 	c := connect(t, newServerURL(t), gobus.WithLogger(bufferLogger(&logs)))
 	startEndpoint(t, c, "quoter", func(ep *gobus.Endpoint) error { return gobustestv1.RegisterQuoterHandler(ep, quoter{}) })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := gobustestv1.RequestQuote(ctx, c, &gobustestv1.Quote{Item: "slow", DelayMs: 400})
+	_, err := gobustestv1.RequestQuote(ctx, c, &gobustestv1.Quote{Item: "slow", DelayMs: 1200})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("RequestQuote = %v, want context.DeadlineExceeded", err)
 	}
