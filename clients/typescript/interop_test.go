@@ -368,13 +368,25 @@ func TestTypeScriptStorefrontOrdersFromGoSales(t *testing.T) {
 	placed := &salesv1.OrderPlaced{OrderId: orderID, TotalCents: 2500}
 	placedID := derivedID(t, "sales", orderID, "gobus.evt.shop.sales.v1.OrderPlaced", placed, 0)
 	billedID := derivedID(t, "billing", placedID, "gobus.evt.shop.billing.v1.OrderBilled", &billingv1.OrderBilled{OrderId: orderID, AmountCents: 2500}, 0)
+	// The durable reply, from the storefront's own queue.
+	durable := sf.awaitWhere(t, "the durable reply", func(l map[string]any) bool {
+		return l["received"] == "shop.sales.v1.OrderAccepted" && l["orderId"] == orderID+"-durable"
+	})
+	if durable["subject"] != "gobus.reply.storefront-ts" || durable["causationId"] != orderID+"-durable" || durable["source"] != "sales" {
+		t.Errorf("the durable reply is %v, want it on gobus.reply.storefront-ts from sales, caused by %s-durable", durable, orderID)
+	}
 	for _, tc := range []struct {
 		typ, id, source, causation, amountKey string
 	}{
 		{"shop.sales.v1.OrderPlaced", placedID, "sales", orderID, "totalCents"},
 		{"shop.billing.v1.OrderBilled", billedID, "billing", placedID, "amountCents"},
 	} {
-		got := sf.linesWith("received", tc.typ)
+		var got []map[string]any
+		for _, l := range sf.linesWith("received", tc.typ) {
+			if l["orderId"] == orderID {
+				got = append(got, l)
+			}
+		}
 		if len(got) != 1 {
 			t.Errorf("the storefront received %d %s, want 1: %v", len(got), tc.typ, sf.seen)
 			continue

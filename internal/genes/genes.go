@@ -318,6 +318,24 @@ func emit(g *protogen.GeneratedFile, f *protogen.File, commands, events []*contr
 			p("export function request%s(client: Client, msg: %s, opts?: RequestOptions): Promise<%s> {", c.name, c.name, strings.Join(replyTypes, " | "))
 			p("  return client.request(%sRoute, msg, [%s], opts) as Promise<%s>;", c.name, strings.Join(replyRoutes, ", "), strings.Join(replyTypes, " | "))
 			p("}")
+			p("")
+			p("/**")
+			p(" * %sReplyHandler handles, in the queue of the endpoint that sent them, the", c.name)
+			p(" * replies to its %s commands: durable replies, which wait while the", c.name)
+			p(" * endpoint is down. ctx.causationId is the id of the command a reply answers.")
+			p(" */")
+			p("export interface %sReplyHandler {", c.name)
+			for _, r := range c.replies {
+				p("  handle%sReply(ctx: MessageContext, msg: %s): Promise<void>;", r.name, r.name)
+			}
+			p("}")
+			p("")
+			p("/** register%sReplyHandler has ep handle the replies to the %s commands it sends. */", c.name, c.name)
+			p("export function register%sReplyHandler(ep: Endpoint, h: %sReplyHandler): void {", c.name, c.name)
+			for _, r := range c.replies {
+				p("  ep.handleReply(%sRoute, %sReplyRoute, (ctx, msg) => h.handle%sReply(ctx, msg));", c.name, r.name, r.name)
+			}
+			p("}")
 		}
 	}
 	for _, c := range commands {

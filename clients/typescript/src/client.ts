@@ -38,6 +38,8 @@ export interface SendOptions {
   messageId?: string;
   /** The conversation id; default the incoming one inside a handler, else the message's own id. */
   correlationId?: string;
+  /** Commands: ask for the reply in this endpoint's queue (<prefix>.reply.<endpoint>). */
+  replyTo?: string;
 }
 
 /** RequestOptions change one request. */
@@ -151,7 +153,12 @@ export class Client implements Sender, Publisher {
   private async dispatch(route: Route, msg: MessageShape<DescMessage>, opts: SendOptions): Promise<void> {
     const data = encode(route, msg);
     const id = opts.messageId ?? uuidV7();
-    const out = this.outgoing(route, data, { id, source: this.source, ...(opts.correlationId ? { correlationId: opts.correlationId } : {}) });
+    const out = this.outgoing(route, data, {
+      id,
+      source: this.source,
+      ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
+      ...(opts.replyTo !== undefined ? { replyTo: this.names.replySubject(opts.replyTo) } : {}),
+    });
     this.checkSize(out);
     await this.store(out);
   }

@@ -16,7 +16,7 @@ import type { CommandRoute, EventRoute, ReplyRoute, Route, RouteMessage } from "
 import { escapeHeaderValue, Header, parseEnvelope, type Envelope } from "./wire.js";
 
 /** A handler of one message type. */
-export type Handler<R extends Route> = (ctx: MessageContext, msg: RouteMessage<R>) => Promise<void>;
+export type Handler<R extends Route | ReplyRoute> = (ctx: MessageContext, msg: RouteMessage<R>) => Promise<void>;
 
 /** Logger is where the endpoint says what went wrong; console fits. */
 export interface Logger {
@@ -46,7 +46,7 @@ export interface EndpointOptions {
 }
 
 interface Registration {
-  route: Route;
+  route: Route | ReplyRoute;
   handler: (ctx: MessageContext, msg: MessageShape<DescMessage>) => Promise<void>;
 }
 
@@ -77,11 +77,11 @@ export class MessageContext implements Sender, Publisher {
   /** The outgoing messages so far. */
   readonly outgoing: Outgoing[] = [];
   private readonly ids: DerivedIds;
-  private readonly route: Route;
+  private readonly route: Route | ReplyRoute;
 
   constructor(
     private readonly endpoint: Endpoint,
-    route: Route,
+    route: Route | ReplyRoute,
     env: Envelope,
     subject: string,
     attempt: number,
@@ -130,6 +130,12 @@ export class MessageContext implements Sender, Publisher {
     return Promise.resolve();
   }
 
+  /**
+   * send sends a command once the handler succeeded. If this endpoint
+   * handles the command's replies (registerXReplyHandler), or
+   * opts.replyTo names an endpoint, the reply is asked for in that
+   * endpoint's queue.
+   */
   send<R extends CommandRoute>(route: R, msg: RouteMessage<R>, opts: SendOptions = {}): Promise<void> {
     return this.add(route, msg, opts);
   }
@@ -142,8 +148,15 @@ export class MessageContext implements Sender, Publisher {
     const client = this.endpoint.client;
     const data = encode(route, msg);
     const id = opts.messageId ?? this.ids.next(client.names.subject(route), route.type, data);
+    const replyEndpoint = opts.replyTo ?? (route.kind === "command" && this.endpoint.handlesRepliesOf(route) ? this.endpoint.name : undefined);
     this.outgoing.push(
-      client.outgoing(route, data, { id, source: this.endpoint.name, correlationId: opts.correlationId ?? this.correlationId, causationId: this.id }),
+      client.outgoing(route, data, {
+        id,
+        source: this.endpoint.name,
+        correlationId: opts.correlationId ?? this.correlationId,
+        causationId: this.id,
+        ...(replyEndpoint !== undefined ? { replyTo: client.names.replySubject(replyEndpoint) } : {}),
+      }),
     );
     return Promise.resolve();
   }
@@ -205,6 +218,26 @@ export class Endpoint {
   }
 
   /**
+   * handleReply registers the handler of reply's messages that answer the
+   * commands on route command this endpoint sends: durable replies, which
+   * wait in the endpoint's queue (its reply subject) while it is down.
+   * The generated registerXReplyHandler functions call it.
+   */
+  handleReply<C extends CommandRoute, R extends ReplyRoute>(command: C, reply: R, handler: Handler<R>): void {
+    if (!command.replies.includes(reply.type)) {
+      throw new GobusError(`endpoint ${this.name}: ${command.type} does not declare reply ${reply.type}`);
+    }
+    if (this.started) throw new GobusError(`endpoint ${this.name}: handle ${reply.type} before start`);
+    if (this.routes.has(reply.type)) throw new GobusError(`endpoint ${this.name}: ${reply.type} has a handler already`);
+    this.routes.set(reply.type, { route: reply, handler: handler as Registration["handler"] });
+  }
+
+  /** handlesRepliesOf reports whether this endpoint handles a reply of command. */
+  handlesRepliesOf(command: CommandRoute): boolean {
+    return command.replies.some((t) => this.routes.get(t)?.route.kind === "reply");
+  }
+
+  /**
    * start creates the endpoint's queue stream if missing, creates or
    * updates its consumers, and starts handling.
    */
@@ -238,7 +271,7 @@ export class Endpoint {
     };
     // All but the schedules, which the server moves to their subjects when due.
     await this.ensureConsumer(queue, { ...settings, deliver_policy: DeliverPolicy.All, filter_subjects: subjects.slice(0, 3) });
-    const events = [...this.routes.values()].filter((r) => r.route.kind === "event").map((r) => names.subject(r.route));
+    const events = [...this.routes.values()].flatMap((r) => (r.route.kind === "event" ? [names.subject(r.route)] : []));
     const streams = [queue];
     if (events.length > 0) {
       await this.ensureConsumer(names.eventsStream, { ...settings, deliver_policy: DeliverPolicy.New, filter_subjects: events });
@@ -338,7 +371,14 @@ export class Endpoint {
     if (reg === undefined) {
       throw new KindError("unknown-type", `gobus: no route: endpoint ${this.name} has no handler for message type "${env.type}"`);
     }
-    const want = this.client.names.subject(reg.route);
+    const names = this.client.names;
+    if (reg.route.kind === "reply") {
+      if (subject !== names.replySubject(this.name)) {
+        throw new KindError("wrong-subject", `message type does not match its subject: the reply ${env.type} arrived on subject ${subject}, but replies come on ${names.replySubject(this.name)}`);
+      }
+      return reg;
+    }
+    const want = names.subject(reg.route);
     if (subject !== want && subject !== this.client.names.retrySubject(this.name)) {
       throw new KindError("wrong-subject", `message type does not match its subject: the ${reg.route.kind} ${env.type} arrived on subject ${subject}, but its subject is ${want}`);
     }

@@ -40,6 +40,20 @@ export function requestReserve(client: Client, msg: Reserve, opts?: RequestOptio
   return client.request(ReserveRoute, msg, [ReservedReplyRoute], opts) as Promise<Reserved>;
 }
 
+/**
+ * ReserveReplyHandler handles, in the queue of the endpoint that sent them, the
+ * replies to its Reserve commands: durable replies, which wait while the
+ * endpoint is down. ctx.causationId is the id of the command a reply answers.
+ */
+export interface ReserveReplyHandler {
+  handleReservedReply(ctx: MessageContext, msg: Reserved): Promise<void>;
+}
+
+/** registerReserveReplyHandler has ep handle the replies to the Reserve commands it sends. */
+export function registerReserveReplyHandler(ep: Endpoint, h: ReserveReplyHandler): void {
+  ep.handleReply(ReserveRoute, ReservedReplyRoute, (ctx, msg) => h.handleReservedReply(ctx, msg));
+}
+
 /** RestockRoute routes the command shop.inventory.v1.Restock to endpoint warehouse-sync. */
 export const RestockRoute = command(RestockSchema, "warehouse-sync", "legacy.restock");
 

@@ -38,6 +38,20 @@ export function requestPlaceOrder(client: Client, msg: PlaceOrder, opts?: Reques
   return client.request(PlaceOrderRoute, msg, [OrderAcceptedReplyRoute], opts) as Promise<OrderAccepted>;
 }
 
+/**
+ * PlaceOrderReplyHandler handles, in the queue of the endpoint that sent them, the
+ * replies to its PlaceOrder commands: durable replies, which wait while the
+ * endpoint is down. ctx.causationId is the id of the command a reply answers.
+ */
+export interface PlaceOrderReplyHandler {
+  handleOrderAcceptedReply(ctx: MessageContext, msg: OrderAccepted): Promise<void>;
+}
+
+/** registerPlaceOrderReplyHandler has ep handle the replies to the PlaceOrder commands it sends. */
+export function registerPlaceOrderReplyHandler(ep: Endpoint, h: PlaceOrderReplyHandler): void {
+  ep.handleReply(PlaceOrderRoute, OrderAcceptedReplyRoute, (ctx, msg) => h.handleOrderAcceptedReply(ctx, msg));
+}
+
 /** PlaceOrderHandler handles the command shop.sales.v1.PlaceOrder. */
 export interface PlaceOrderHandler {
   handlePlaceOrder(ctx: MessageContext, msg: PlaceOrder): Promise<void>;
