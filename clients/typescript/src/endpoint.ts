@@ -9,7 +9,7 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { AckPolicy, DeliverPolicy, RetentionPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { Client, decode, encode, type Outgoing, type Publisher, type Sender, type SendOptions } from "./client.js";
-import { GobusError, KindError, kindOf, messageOf, retryable, typeName, type ErrorKind } from "./errors.js";
+import { GobusError, KindError, kindOf, messageOf, retryable, typeName, UnrecoverableError, type ErrorKind } from "./errors.js";
 import { DerivedIds } from "./ids.js";
 import { attemptOf, crashAllowance, defaultRetryPolicy, maxAttempts, retryDelay, type RetryPolicy } from "./retry.js";
 import type { CommandRoute, EventRoute, ReplyRoute, Route, RouteMessage } from "./routes.js";
@@ -112,7 +112,10 @@ export class MessageContext implements Sender, Publisher {
    */
   reply<R extends ReplyRoute>(route: R, msg: RouteMessage<R>): Promise<void> {
     if (this.route.kind !== "command" || !this.route.replies.includes(route.type)) {
-      return Promise.reject(new GobusError(`no route: ${this.type} does not declare reply ${route.type}: add it to the command's replies`));
+      // No retry can fix the contract.
+      return Promise.reject(
+        new UnrecoverableError(new GobusError(`${this.type} does not declare reply ${route.type}: add it to the command's replies, as in option (gobus.v1.command) = { replies: ["${route.type}"] }`)),
+      );
     }
     const to = this.replyTo;
     const names = this.endpoint.client.names;
