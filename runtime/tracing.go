@@ -34,9 +34,6 @@ const (
 	// failed, a [Step]'s name: "retry-now", "retry-later",
 	// "error-stream" or "hand-back".
 	attrNextStep = attribute.Key("gobus.next_step")
-	// attrErrorKind is the failure's class, as the gobus-error-kind
-	// header of the error stream names it ("handler", "panic", …).
-	attrErrorKind = attribute.Key("gobus.error.kind")
 	// eventRetry is the event of a failed try that is retried.
 	eventRetry = "gobus.retry"
 	// eventMovedToErrorStream is the event of the try after which the
@@ -197,21 +194,24 @@ func endProcessSpan(span trace.Span, mc *MessageContext, err error) {
 		return
 	}
 	step := mc.NextStep(err)
-	recordFailure(span, err, attrNextStep.String(step.String()), attrErrorKind.String(errorKind(err)))
+	recordFailure(span, err, errorKind(err), attrNextStep.String(step.String()))
 	switch step {
 	case StepRetryNow, StepRetryLater:
 		span.AddEvent(eventRetry, trace.WithAttributes(attrNextStep.String(step.String())))
 	case StepErrorStream:
 		span.AddEvent(eventMovedToErrorStream, trace.WithAttributes(
 			semconv.MessagingDestinationName(mc.ep.client.names.ErrorSubject(mc.Endpoint())),
-			attrErrorKind.String(errorKind(err))))
+			semconv.ErrorTypeKey.String(errorKind(err))))
 	}
 }
 
 // recordFailure sets a failed span's status, error.type and more, and
-// records the exception event, with the stack of a panic.
-func recordFailure(span trace.Span, err error, more ...attribute.KeyValue) {
-	span.SetAttributes(append(more, semconv.ErrorTypeKey.String(errorType(err)))...)
+// records the exception event, with the stack of a panic. On a process
+// span, error.type is the failure's kind, as the error stream's
+// gobus-error-kind header and the metrics name it ("handler", "panic",
+// "timeout", …); the exception event has the error's Go type.
+func recordFailure(span trace.Span, err error, errType string, more ...attribute.KeyValue) {
+	span.SetAttributes(append(more, semconv.ErrorTypeKey.String(errType))...)
 	var opts []trace.EventOption
 	var p *PanicError
 	if errors.As(err, &p) {
@@ -250,9 +250,18 @@ func producerSpan(ctx context.Context, tracer trace.Tracer, m *OutgoingMessage, 
 	injectTrace(ctx, m.Msg.Header)
 	err := next(ctx, m)
 	if err != nil && span.IsRecording() {
-		recordFailure(span, err)
+		recordFailure(span, err, sendErrorType(err))
 	}
 	return err
+}
+
+// sendErrorType is error.type of a failed send: "too-large" for a message
+// larger than the server takes, else the error's Go type.
+func sendErrorType(err error) string {
+	if errors.Is(err, ErrTooLarge) {
+		return kindTooLarge
+	}
+	return errorType(err)
 }
 
 // operationName is messaging.operation.name of an outgoing message: its

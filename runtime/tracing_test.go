@@ -3,6 +3,7 @@ package gobus_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gobusdev/gobus/internal/natstest"
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
@@ -272,11 +274,19 @@ func TestTracingOneTraceThroughAFlow(t *testing.T) {
 
 // A handler that fails twice, then succeeds: one process span per try,
 // each a child of the send span, the failed ones with error status, the
-// exception event, the next step and a retry event.
+// exception event, the next step and a retry event. The tracing link runs
+// outside the user's middleware, which sees the try's span.
 func TestTracingShowsRetries(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t)
-	c := connect(t, newServerURL(t), gobus.WithTracerProvider(rec.tp))
+	inSpan := make(chan trace.SpanContext, 3)
+	userMiddleware := func(next gobus.Handler) gobus.Handler {
+		return func(ctx context.Context, mc *gobus.MessageContext, msg proto.Message) error {
+			inSpan <- trace.SpanContextFromContext(ctx)
+			return next(ctx, mc, msg)
+		}
+	}
+	c := connect(t, newServerURL(t), gobus.WithTracerProvider(rec.tp), gobus.WithMiddleware(userMiddleware))
 	done := make(chan struct{})
 	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
 		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
@@ -299,6 +309,9 @@ func TestTracingShowsRetries(t *testing.T) {
 	}{{1, 1, "retry-now"}, {2, 1, "retry-later"}, {3, 2, ""}}
 	for i, s := range tries {
 		w := want[i]
+		if got := receive(t, inSpan, "the middleware's span"); got.SpanID() != s.SpanContext().SpanID() {
+			t.Errorf("try %d: the user's middleware ran in span %s, want the try's %s", i+1, got.SpanID(), s.SpanContext().SpanID())
+		}
 		if s.Parent().SpanID() != send.SpanContext().SpanID() {
 			t.Errorf("try %d is a child of %s, want the send span %s", i+1, s.Parent().SpanID(), send.SpanContext().SpanID())
 		}
@@ -311,11 +324,11 @@ func TestTracingShowsRetries(t *testing.T) {
 			}
 			continue
 		}
-		checkAttrs(t, s, map[string]any{"gobus.next_step": w.step, "gobus.error.kind": "handler", "error.type": "*errors.errorString"})
+		checkAttrs(t, s, map[string]any{"gobus.next_step": w.step, "error.type": "handler"})
 		if s.Status().Code.String() != "Error" || s.Status().Description != fmt.Sprintf("attempt %d fails", i+1) {
 			t.Errorf("try %d has status %v, want an error", i+1, s.Status())
 		}
-		if !failed || eventAttr(exception, "exception.message").AsString() != fmt.Sprintf("attempt %d fails", i+1) {
+		if !failed || eventAttr(exception, "exception.message").AsString() != fmt.Sprintf("attempt %d fails", i+1) || eventAttr(exception, "exception.type").AsString() != "*errors.errorString" {
 			t.Errorf("try %d: exception event %v", i+1, exception)
 		}
 		if !retried || eventAttr(retry, "gobus.next_step").AsString() != w.step {
@@ -344,9 +357,9 @@ func TestTracingShowsTheMoveToTheErrorStream(t *testing.T) {
 	}
 	waitFor(t, "the message in the error stream", func() bool { return len(errorStreamMessages(t, c)) == 1 })
 	s := rec.wait(t, "the try", 1, func(s sdktrace.ReadOnlySpan) bool { return s.SpanKind() == trace.SpanKindConsumer })[0]
-	checkAttrs(t, s, map[string]any{"gobus.next_step": "error-stream", "gobus.error.kind": "panic", "error.type": "*gobus.PanicError"})
+	checkAttrs(t, s, map[string]any{"gobus.next_step": "error-stream", "error.type": "panic"})
 	moved, ok := hasEvent(s, "gobus.moved_to_error_stream")
-	if !ok || eventAttr(moved, "messaging.destination.name").AsString() != "gobus.err.worker" || eventAttr(moved, "gobus.error.kind").AsString() != "panic" {
+	if !ok || eventAttr(moved, "messaging.destination.name").AsString() != "gobus.err.worker" || eventAttr(moved, "error.type").AsString() != "panic" {
 		t.Errorf("event %v, want the move to gobus.err.worker; events %v", moved, s.Events())
 	}
 	exception, ok := hasEvent(s, "exception")
@@ -564,5 +577,21 @@ func TestLogLinesCarryTheTraceID(t *testing.T) {
 	}
 	if a := lines["gobus: message moved to the error stream"]["attempt"]; a != float64(2) {
 		t.Errorf("the error stream's line says attempt %v, want 2", a)
+	}
+}
+
+// A send that fails has an error status, error.type and the exception.
+func TestTracingShowsAFailedSend(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t)
+	c := connect(t, newServerURL(t), gobus.WithTracerProvider(rec.tp))
+	err := gobustestv1.SendWork(context.Background(), c, &gobustestv1.Work{Id: strings.Repeat("x", 2<<20)})
+	if !errors.Is(err, gobus.ErrTooLarge) {
+		t.Fatalf("sending 2 MiB: %v, want ErrTooLarge", err)
+	}
+	s := rec.wait(t, "the send", 1, anySpan)[0]
+	checkAttrs(t, s, map[string]any{"error.type": "too-large"})
+	if _, ok := hasEvent(s, "exception"); !ok || s.Status().Code.String() != "Error" {
+		t.Errorf("status %v, events %v: want the failure", s.Status(), s.Events())
 	}
 }

@@ -64,6 +64,7 @@ type config struct {
 	listen    string
 	endpoints []string
 	verbose   bool
+	trace     bool // print the trace of one order (trace.go)
 	// failBilling makes billing fail the first n attempts of each order;
 	// -1 fails every attempt.
 	failBilling int
@@ -105,6 +106,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.listen, "listen", "", "host:port where the embedded server also accepts other processes, such as 127.0.0.1:4222")
 	fs.StringVar(&endpoints, "endpoints", strings.Join(allEndpoints, ","), "comma-separated endpoints to run in this process")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the runtime does")
+	fs.BoolVar(&cfg.trace, "trace", false, "print the trace of the first order at the end, as OpenTelemetry recorded it")
 	fs.DurationVar(&cfg.courier, "courier", time.Second, "how long shipping holds a packed order back, on the server, for the courier")
 	failBilling := fs.String("fail-billing", "0", "make billing fail the first N attempts of each order, or 'always'")
 	if err := fs.Parse(args); err != nil {
@@ -154,6 +156,7 @@ func logger(verbose bool) *slog.Logger {
 // places the orders and returns once all shipped, otherwise it runs until
 // ctx ends.
 func run(ctx context.Context, cfg config, out io.Writer) error {
+	defer startTracing(cfg, out)() // after the client's Close, deferred below
 	f := newFlow(out)
 	client, cleanup, err := connect(ctx, cfg)
 	if err != nil {
