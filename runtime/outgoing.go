@@ -54,8 +54,7 @@ func (h *handlerOutput) store(_ context.Context, m *OutgoingMessage) error {
 // publish publishes the collected messages, pipelined, and returns once
 // JetStream stored all of them.
 func (h *handlerOutput) publish(ctx context.Context, js jetstream.JetStream) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(h.msgs))
-	stored := make([]*OutgoingMessage, 0, len(h.msgs))
+	acks := make([]pendingAck, 0, len(h.msgs))
 	var direct []*OutgoingMessage // replies to waiting requests
 	for _, m := range h.msgs {
 		if m.Route.Kind == KindReply {
@@ -73,21 +72,20 @@ func (h *handlerOutput) publish(ctx context.Context, js jetstream.JetStream) err
 		if err != nil {
 			return fmt.Errorf("gobus: %s %s: %w", verb(m.Route.Kind), m.Route.Type, err)
 		}
-		futures = append(futures, f)
-		stored = append(stored, m)
+		acks = append(acks, pendingAck{f, m})
 	}
-	for i, f := range futures {
+	for i, a := range acks {
 		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			m := stored[i]
+		case <-a.f.Ok():
+		case err := <-a.f.Err():
+			m := a.m
 			if m.Route.Kind == KindReply && errors.Is(err, jetstream.ErrNoStreamResponse) {
 				m.dropReply("no stream takes " + m.Msg.Subject + ": the requesting endpoint has never started, or its queue stream lacks its reply subject")
 				continue
 			}
 			return fmt.Errorf("gobus: %s %s: %w", verb(m.Route.Kind), m.Route.Type, err)
 		case <-ctx.Done():
-			return fmt.Errorf("gobus: waiting for JetStream to store %d outgoing messages: %w", len(futures)-i, ctx.Err())
+			return fmt.Errorf("gobus: waiting for JetStream to store %d outgoing messages: %w", len(acks)-i, ctx.Err())
 		}
 	}
 	// Replies to waiting requests go last, once everything else is
@@ -98,6 +96,12 @@ func (h *handlerOutput) publish(ctx context.Context, js jetstream.JetStream) err
 		}
 	}
 	return nil
+}
+
+// pendingAck is a published message and JetStream's answer to come.
+type pendingAck struct {
+	f jetstream.PubAckFuture
+	m *OutgoingMessage
 }
 
 // dropReply logs that the reply m is dropped, and why.
