@@ -192,6 +192,7 @@ export class Endpoint {
   private readonly loops: Promise<void>[] = [];
   private readonly consumers: ConsumerMessages[] = [];
   private started = false;
+  private closing = false;
   private stopped: Promise<void> | undefined;
 
   constructor(
@@ -302,8 +303,8 @@ export class Endpoint {
 
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const m of messages) {
-      if (this.stopping.signal.aborted) {
-        m.nak();
+      if (this.closing) {
+        m.nak(); // prefetched while stopping: back at once, for another instance
         continue;
       }
       await this.slot();
@@ -461,6 +462,7 @@ export class Endpoint {
    */
   stop(timeoutMs = 10_000): Promise<void> {
     this.stopped ??= (async () => {
+      this.closing = true;
       for (const c of this.consumers) c.stop();
       await Promise.all(this.loops);
       let timer: NodeJS.Timeout | undefined;
