@@ -29,6 +29,12 @@ var Dialect = outbox.SQLite
 // transactions that take the write lock when they begin (so concurrent
 // handlers wait for one another instead of failing on a lock upgrade), and
 // a busy timeout of 10s.
+//
+// Syncing each commit is most of an outbox handling's cost on SQLite: a
+// program that can lose its last commits on a power loss (never on a
+// crash of the process) may open the database itself with
+// _pragma=synchronous(NORMAL) instead, about three times faster in
+// BenchmarkEndpoint.
 func Open(path string) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
