@@ -589,4 +589,27 @@ func TestTypeScriptBillingReplacesGoBilling(t *testing.T) {
 	again := startNode(t, node, url, "billing.js", nil)
 	again.await(t, "ready", "billing")
 	awaitShipped(t, shipped, again, late.GetOrderId())
+
+	// What TypeScript created is what gobus wants: a strict Go installer
+	// finds nothing to differ on billing's queue stream and consumers.
+	again.stop(t, "billing")
+	strict, err := gobus.Connect(ctx, gobus.WithURL(url), gobus.WithStrictInstaller(),
+		gobus.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatalf("a strict Go client on the streams TypeScript made: %v", err)
+	}
+	defer func() { _ = strict.Close(ctx) }()
+	goBill, err := gobus.NewEndpoint(strict, "billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := salesv1.RegisterOrderPlacedHandler(goBill, goBilling{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := goBill.Start(ctx); err != nil {
+		t.Fatalf("a strict Go billing endpoint on the queue and consumers TypeScript billing made: %v", err)
+	}
+	if err := goBill.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
