@@ -47,7 +47,8 @@ var messagingNATS = semconv.MessagingSystemKey.String("nats")
 
 // WithTracerProvider makes the client and its endpoints record their
 // spans with tp instead of the global tracer provider
-// (otel.GetTracerProvider()), which is the default.
+// (otel.GetTracerProvider()), which is the default; a nil tp means the
+// global one. docs/observability.md lists the spans and their attributes.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return clientOptionFunc(func(c *clientConfig) { c.tracing = &tracing{provider: tp} })
 }
@@ -80,8 +81,12 @@ type tracerOf struct {
 var globalTracing = &tracing{}
 
 // unsetGlobal is the type of the global tracer provider before a program
-// sets one: the OpenTelemetry API's stand-in, which records nothing. nil
-// if a provider was set before this package was initialized.
+// sets one: the OpenTelemetry API's stand-in, which records nothing, so
+// gobus skips it and starts no span at all. (Go eBPF auto-instrumentation,
+// which hooks that stand-in's spans, therefore does not see gobus's.) nil
+// if a provider was set before this package was initialized, or if a
+// later API moves the stand-in: then every message goes through the
+// tracer, at the cost of the API's no-op spans.
 var unsetGlobal = func() reflect.Type {
 	t := reflect.TypeOf(otel.GetTracerProvider())
 	if t != nil && t.Kind() == reflect.Pointer && t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" {
