@@ -41,6 +41,12 @@ export interface EndpointOptions {
    * when it returns is dropped.
    */
   maxHandlingTimeMs?: number;
+  /**
+   * Create or update the queue stream and the consumers at start (default
+   * true). Off, as gobus's WithoutInstaller, start only looks the
+   * consumers up and fails if one is missing.
+   */
+  installer?: boolean;
   /** Default console. */
   logger?: Logger;
 }
@@ -185,6 +191,7 @@ export class Endpoint {
   private readonly ackWaitMs: number;
   private readonly maxAckPending: number;
   private readonly maxHandlingTimeMs: number;
+  private readonly installer: boolean;
   private readonly log: Logger;
   private readonly stopping = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
@@ -208,6 +215,7 @@ export class Endpoint {
     this.ackWaitMs = opts.ackWaitMs ?? 30_000;
     this.maxAckPending = opts.maxAckPending ?? 1000;
     this.maxHandlingTimeMs = opts.maxHandlingTimeMs ?? defaultMaxHandlingTimeMs;
+    this.installer = opts.installer ?? true;
     this.log = opts.logger ?? console;
   }
 
@@ -248,7 +256,7 @@ export class Endpoint {
   async start(): Promise<void> {
     if (this.started) throw new GobusError(`endpoint ${this.name} is started already`);
     this.started = true;
-    const { names, jsm, js } = this.client;
+    const { names, js } = this.client;
     const queue = names.queueStream(this.name);
     const subjects = [
       `${names.prefix}.cmd.${this.name}.>`,
@@ -256,6 +264,22 @@ export class Endpoint {
       names.replySubject(this.name),
       `${names.prefix}.sched.cmd.${this.name}.*`,
     ];
+    const events = [...this.routes.values()].flatMap((r) => (r.route.kind === "event" ? [names.subject(r.route)] : []));
+    const streams = events.length > 0 ? [queue, names.eventsStream] : [queue];
+    if (this.installer) await this.install(queue, subjects, events);
+    for (const stream of streams) {
+      const consumer = await js.consumers.get(stream, this.name).catch((err: unknown) => {
+        throw new GobusError(`endpoint ${this.name}: no consumer ${this.name} on stream ${stream}: ${messageOf(err)} (without the installer, an operator creates it: docs/wire.md, Consumers)`, { cause: err });
+      });
+      const messages = await consumer.consume({ max_messages: this.concurrency });
+      this.consumers.push(messages);
+      this.loops.push(this.run(messages));
+    }
+  }
+
+  /** install creates or updates the queue stream and the consumers, as gobus's installer does. */
+  private async install(queue: string, subjects: string[], events: string[]): Promise<void> {
+    const { names, jsm } = this.client;
     await this.client.ensureStream({ name: queue, subjects, retention: RetentionPolicy.Workqueue, max_age: 0 });
     const info = await jsm.streams.info(queue);
     const missing = subjects.filter((s) => !info.config.subjects?.includes(s));
@@ -275,17 +299,8 @@ export class Endpoint {
     };
     // All but the schedules, which the server moves to their subjects when due.
     await this.ensureConsumer(queue, { ...settings, deliver_policy: DeliverPolicy.All, filter_subjects: subjects.slice(0, 3) });
-    const events = [...this.routes.values()].flatMap((r) => (r.route.kind === "event" ? [names.subject(r.route)] : []));
-    const streams = [queue];
     if (events.length > 0) {
       await this.ensureConsumer(names.eventsStream, { ...settings, deliver_policy: DeliverPolicy.New, filter_subjects: events });
-      streams.push(names.eventsStream);
-    }
-    for (const stream of streams) {
-      const consumer = await js.consumers.get(stream, this.name);
-      const messages = await consumer.consume({ max_messages: this.concurrency });
-      this.consumers.push(messages);
-      this.loops.push(this.run(messages));
     }
   }
 
