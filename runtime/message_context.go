@@ -35,6 +35,8 @@ type MessageContext struct {
 	outgoing []pendingOutgoing
 	// scheduledIDs names the held-back messages, as they are sent.
 	scheduledIDs derivedIDs
+	// cancels are the schedules to cancel once the handler succeeded.
+	cancels []string
 }
 
 // ID returns the message id (ce-id).
@@ -143,6 +145,7 @@ func (mc *MessageContext) discard() {
 	defer mc.mu.Unlock()
 	mc.outgoing = nil
 	mc.scheduledIDs = derivedIDs{}
+	mc.cancels = nil
 }
 
 // idNamespace derives the ids of outgoing messages from the incoming id.
@@ -186,11 +189,11 @@ func (d *derivedIDs) next(subject, typ string, body []byte) string {
 // sent.
 func (mc *MessageContext) flush(ctx context.Context) error {
 	mc.mu.Lock()
-	outgoing := mc.outgoing
-	mc.outgoing = nil
+	outgoing, cancels := mc.outgoing, mc.cancels
+	mc.outgoing, mc.cancels = nil, nil
 	mc.mu.Unlock()
 	if len(outgoing) == 0 {
-		return nil
+		return mc.cancelScheduled(ctx, cancels)
 	}
 	c := mc.ep.client
 	ids := derivedIDs{endpoint: mc.ep.name, incoming: mc.env.ID}
@@ -217,7 +220,10 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 			return err
 		}
 	}
-	return output.publish(ctx, c.js)
+	if err := output.publish(ctx, c.js); err != nil {
+		return err
+	}
+	return mc.cancelScheduled(ctx, cancels)
 }
 
 // correlationFor is the correlation id of a message the handler sends:

@@ -126,6 +126,37 @@ func (c *Client) CancelScheduled(ctx context.Context, id string) error {
 	return nil
 }
 
+// CancelScheduled cancels the scheduled message whose id
+// [ScheduledID] gave, once the handler succeeds and what it sent is
+// stored: a handler that fails cancels nothing, so a saga that cancels its
+// timeout and records that it did either does both or neither. Whether the
+// message had already fired is not reported (a debug log says so): a
+// handler that cancels must still expect the message, as it may fire in
+// the meantime. The id is checked at once.
+func (mc *MessageContext) CancelScheduled(_ context.Context, id string) error {
+	if _, _, err := mc.ep.client.scheduleOf(id); err != nil {
+		return err
+	}
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	mc.cancels = append(mc.cancels, id)
+	return nil
+}
+
+// cancelScheduled cancels what the handler asked to, after it succeeded.
+func (mc *MessageContext) cancelScheduled(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		err := mc.ep.client.CancelScheduled(ctx, id)
+		switch {
+		case errors.Is(err, ErrScheduleFired):
+			mc.ep.log.Debug("gobus: a handler cancelled a scheduled message that already fired", "schedule", id, "type", mc.Type(), "id", mc.ID())
+		case err != nil:
+			return err
+		}
+	}
+	return nil
+}
+
 // scheduleOf is the stream and schedule subject of schedule id.
 func (c *Client) scheduleOf(id string) (stream, subject string, err error) {
 	parts := strings.Split(id, ".")

@@ -386,3 +386,47 @@ func TestScheduledPublishCancelAndMaxAge(t *testing.T) {
 		t.Fatalf("publishing 2h ahead with a 1h max age = %v, want ErrInvalidOption", err)
 	}
 }
+
+// A handler cancels a schedule only if it succeeds.
+func TestHandlerCancelsAfterSuccess(t *testing.T) {
+	c := connect(t, newServerURL(t))
+	tk := newTicks()
+	startTicker(t, c, tk)
+	ctx := context.Background()
+	ids := map[string]string{}
+	for _, name := range []string{"kept", "cancelled"} {
+		var id string
+		if err := gobustestv1.SendTick(ctx, c, &gobustestv1.Tick{Id: name}, gobus.After(2*time.Second), gobus.ScheduledID(&id)); err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = id
+	}
+	failed := make(chan struct{}, 1)
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkerHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			if err := mc.CancelScheduled(ctx, ids[w.Id]); err != nil {
+				return err
+			}
+			if w.FailTimes > 0 {
+				failed <- struct{}{}
+				return gobus.Unrecoverable(errors.New("failed after cancelling"))
+			}
+			return nil
+		}))
+	})
+	if err := gobustestv1.SendWork(ctx, c, &gobustestv1.Work{Id: "kept", FailTimes: 1}); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, failed, "the failing handler")
+	if err := gobustestv1.SendWork(ctx, c, &gobustestv1.Work{Id: "cancelled"}); err != nil {
+		t.Fatal(err)
+	}
+	waitTick(t, tk, "kept")
+	if err := gobustestv1.SendTick(ctx, c, &gobustestv1.Tick{Id: "sentinel"}, gobus.After(500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	waitTick(t, tk, "sentinel")
+	if n := tk.count("cancelled"); n != 0 {
+		t.Fatalf("the tick a successful handler cancelled arrived %d times", n)
+	}
+}
