@@ -250,7 +250,11 @@ func (t *tracing) dispatch(next DispatchFunc) DispatchFunc {
 // handed over, so the span ends before JetStream stored it.
 func producerSpan(ctx context.Context, tracer trace.Tracer, m *OutgoingMessage, next DispatchFunc) error {
 	op := operationName(m)
-	ctx, span := tracer.Start(ctx, op+" "+m.Msg.Subject, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(producerAttrs(m, op)...))
+	name, attrs := op+" "+m.Msg.Subject, producerAttrs(m, op)
+	if temporaryDestination(m) {
+		name, attrs = op+" (temporary)", append(attrs, semconv.MessagingDestinationTemporary(true))
+	}
+	ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
 	defer span.End()
 	injectTrace(ctx, m.Msg.Header)
 	err := next(ctx, m)
@@ -258,6 +262,15 @@ func producerSpan(ctx context.Context, tracer trace.Tracer, m *OutgoingMessage, 
 		recordFailure(span, err, sendErrorType(err))
 	}
 	return err
+}
+
+// temporaryDestination reports whether m goes to a subject outside
+// gobus's, such as a requesting client's inbox: one per request, too many
+// to name spans after.
+func temporaryDestination(m *OutgoingMessage) bool {
+	prefix := m.client.names.Prefix
+	s := m.Msg.Subject
+	return !(len(s) > len(prefix) && s[len(prefix)] == '.' && s[:len(prefix)] == prefix)
 }
 
 // sendErrorType is error.type of a failed send: "too-large" for a message

@@ -595,3 +595,30 @@ func TestTracingShowsAFailedSend(t *testing.T) {
 		t.Errorf("status %v, events %v: want the failure", s.Status(), s.Events())
 	}
 }
+
+// A reply to a requesting client goes to the client's inbox, a subject
+// per request: its span is named "reply (temporary)", with the subject as
+// an attribute, and it is a child of the quoter's process span.
+func TestTracingNamesARequestsReplyTemporary(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t)
+	c := connect(t, newServerURL(t), gobus.WithTracerProvider(rec.tp))
+	startEndpoint(t, c, "quoter", func(ep *gobus.Endpoint) error { return gobustestv1.RegisterQuoterHandler(ep, quoter{}) })
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if _, err := gobustestv1.RequestQuote(ctx, c, &gobustestv1.Quote{Item: "book"}); err != nil {
+		t.Fatal(err)
+	}
+	spans := rec.wait(t, "send, process and reply", 3, anySpan)
+	send, process, reply := spans[0], spans[1], spans[2]
+	if send.Name() != "send gobus.cmd.quoter.gobustest.v1.Quote" || process.Parent().SpanID() != send.SpanContext().SpanID() {
+		t.Errorf("spans:\n%s", describeSpans(spans))
+	}
+	if reply.Name() != "reply (temporary)" || reply.Parent().SpanID() != process.SpanContext().SpanID() {
+		t.Errorf("the reply's span %q is a child of %s, want \"reply (temporary)\" under the process span:\n%s", reply.Name(), reply.Parent().SpanID(), describeSpans(spans))
+	}
+	checkAttrs(t, reply, map[string]any{"messaging.operation.name": "reply", "messaging.destination.temporary": true, "cloudevents.event_type": "gobustest.v1.Quoted"})
+	if dest := spanAttr(reply, "messaging.destination.name").AsString(); !strings.HasPrefix(dest, "_INBOX.") {
+		t.Errorf("the reply's destination is %q, want the client's inbox", dest)
+	}
+}
