@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -620,5 +621,28 @@ func TestTracingNamesARequestsReplyTemporary(t *testing.T) {
 	checkAttrs(t, reply, map[string]any{"messaging.operation.name": "reply", "messaging.destination.temporary": true, "cloudevents.event_type": "gobustest.v1.Quoted"})
 	if dest := spanAttr(reply, "messaging.destination.name").AsString(); !strings.HasPrefix(dest, "_INBOX.") {
 		t.Errorf("the reply's destination is %q, want the client's inbox", dest)
+	}
+}
+
+// A structured-mode message carries its trace context as the traceparent
+// and tracestate extensions of the JSON event; the handling continues it.
+func TestTracingContinuesAStructuredModeTrace(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t)
+	c := connect(t, newServerURL(t), gobus.WithTracerProvider(rec.tp))
+	startEndpoint(t, c, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkHandler(ep, workerFunc(func(context.Context, *gobus.MessageContext, *gobustestv1.Work) error { return nil }))
+	})
+	msg := nats.NewMsg("gobus.cmd.worker.gobustest.v1.Work")
+	msg.Header.Set("content-type", "application/cloudevents+json")
+	msg.Data = []byte(`{"specversion":"1.0","id":"s-1","type":"gobustest.v1.Work","source":"structured-sender",
+		"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","tracestate":"rojo=1",
+		"datacontenttype":"application/json","data":{"id":"w"}}`)
+	if _, err := c.JetStream().PublishMsg(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	s := rec.wait(t, "the process span", 1, anySpan)[0]
+	if s.Parent().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || s.Parent().SpanID().String() != "00f067aa0ba902b7" || s.SpanContext().TraceState().Get("rojo") != "1" {
+		t.Errorf("process span's parent %s/%s, tracestate %q: want the event's trace context", s.Parent().TraceID(), s.Parent().SpanID(), s.SpanContext().TraceState())
 	}
 }
