@@ -21,12 +21,7 @@ type sink interface {
 // as its target receives it), checks the message's size, with whatever
 // headers middleware added, and hands it to its sink.
 func storeOutgoing(ctx context.Context, m *OutgoingMessage) error {
-	if !m.deliverAt.IsZero() {
-		if err := m.client.hold(m.Outgoing, m.ID, m.Msg); err != nil {
-			return err
-		}
-	}
-	if err := m.client.checkSize(m.Msg, m.Route); err != nil {
+	if err := m.Seal(); err != nil {
 		return err
 	}
 	return m.sink.store(ctx, m)
