@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -428,5 +429,47 @@ func TestHandlerCancelsAfterSuccess(t *testing.T) {
 	waitTick(t, tk, "sentinel")
 	if n := tk.count("cancelled"); n != 0 {
 		t.Fatalf("the tick a successful handler cancelled arrived %d times", n)
+	}
+}
+
+// A copy the server fires in the instant of a successful cancel is
+// dropped by the endpoint: the cancel claimed the schedule's key first.
+// The copy is published by hand here, with the headers the server writes
+// on a fired message (and without Nats-Msg-Id, which it removes), as the
+// race would leave it.
+func TestFiredCopyAfterCancelIsDropped(t *testing.T) {
+	var logs natstest.LockedBuffer
+	url := newServerURL(t)
+	c := connect(t, url, gobus.WithLogger(bufferLogger(&logs)))
+	tk := newTicks()
+	startTicker(t, c, tk)
+	ctx := context.Background()
+	var id string
+	if err := gobustestv1.SendTick(ctx, c, &gobustestv1.Tick{Id: "raced"}, gobus.After(time.Hour), gobus.ScheduledID(&id), gobus.WithMessageID("raced-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CancelScheduled(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	copier := connect(t, url, gobus.WithDispatchMiddleware(func(next gobus.DispatchFunc) gobus.DispatchFunc {
+		return func(ctx context.Context, m *gobus.OutgoingMessage) error {
+			m.Msg.Header.Del("Nats-Msg-Id")
+			m.Msg.Header.Set("Nats-Scheduler", "gobus.sched."+id)
+			m.Msg.Header.Set("Nats-Schedule-Next", "purge")
+			return next(ctx, m)
+		}
+	}))
+	if err := gobustestv1.SendTick(ctx, copier, &gobustestv1.Tick{Id: "raced"}, gobus.WithMessageID("raced-1")); err != nil {
+		t.Fatalf("publishing the fired copy: %v", err)
+	}
+	waitFor(t, "the fired copy to be dropped", func() bool {
+		return strings.Contains(logs.String(), "dropped a scheduled message cancelled as it fired")
+	})
+	if err := gobustestv1.SendTick(ctx, c, &gobustestv1.Tick{Id: "sentinel"}); err != nil {
+		t.Fatal(err)
+	}
+	waitTick(t, tk, "sentinel")
+	if n := tk.count("raced"); n != 0 {
+		t.Fatalf("the copy fired after a successful cancel was handled %d times", n)
 	}
 }
