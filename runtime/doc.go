@@ -53,6 +53,19 @@
 //	}
 //	sales, err := gobus.NewEndpoint(client, "sales", gobus.WithMiddleware(timing))
 //
+// # Time and replies
+//
+// [After] and [At] hold a message back on the NATS server (nats-server 2.12
+// or later) until its time; [ScheduledID] gives the id that
+// [Client.CancelScheduled] and [MessageContext.CancelScheduled] cancel it
+// by. A command whose contract names replies is answered with the
+// generated ReplyX functions; a client waits for the reply with RequestX
+// ([Request]), an endpoint that sent the command gets it in its own queue
+// ([HandleReply]):
+//
+//	err := shippingv1.SendDispatchParcel(ctx, mc, cmd, gobus.After(time.Hour), gobus.ScheduledID(&id))
+//	accepted, err := salesv1.RequestPlaceOrder(ctx, client, order) // until ctx ends
+//
 // # Guarantees
 //
 // Delivery is at least once. A message is acknowledged only after its
