@@ -437,7 +437,8 @@ func (c *Client) Close(ctx context.Context) error {
 		}
 	}
 	c.closed = true
-	endpoints := c.endpoints
+	// A copy: each Stop removes its endpoint from c.endpoints.
+	endpoints := append([]*Endpoint(nil), c.endpoints...)
 	c.mu.Unlock()
 
 	var errs []error

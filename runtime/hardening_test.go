@@ -364,3 +364,28 @@ func TestMaxHandlingTimeAppliesToEveryTry(t *testing.T) {
 		t.Errorf("%d tries, want 2 (the first and one immediate retry)", n)
 	}
 }
+
+// Close stops every running endpoint before it closes the connection, even
+// though each Stop releases its endpoint from the client.
+func TestCloseStopsEveryEndpoint(t *testing.T) {
+	t.Parallel()
+	var logs natstest.LockedBuffer
+	c, err := gobus.Connect(context.Background(), gobus.WithURL(newServerURL(t)), gobus.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"one", "two", "three"} {
+		startEndpoint(t, c, name, func(ep *gobus.Endpoint) error {
+			return gobustestv1.RegisterWorkDoneHandler(ep, workDoneFunc(func(context.Context, *gobus.MessageContext, *gobustestv1.WorkDone) error { return nil }))
+		})
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "endpoint stopped"); n != 3 {
+		t.Errorf("%d endpoints stopped, want 3; log:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "reopening") {
+		t.Errorf("an endpoint was left running when the connection closed; log:\n%s", logs.String())
+	}
+}
