@@ -115,7 +115,7 @@ func (ep *Endpoint) retryLater(ctx context.Context, d *delivery, err error) {
 	ep.log.Warn("gobus: handler failed; the message will be delivered again after a delay", d.logAttrs("retry_in", delay, "error", errorText(err))...)
 	ep.records.outcome(ctx, d.meta, outcomeRetry)
 	if err := d.msg.NakWithDelay(delay); err != nil {
-		ep.log.Warn("gobus: asking for a delayed delivery failed; the server redelivers after the ack wait", "error", err)
+		ep.log.Warn("gobus: asking for a delayed delivery failed; the server redelivers after the ack wait", d.logAttrs("error", err)...)
 	}
 }
 

@@ -17,11 +17,11 @@ func (ep *Endpoint) rescue(ctx context.Context, msg jetstream.Msg, value any) {
 	stack := string(debug.Stack())
 	defer func() {
 		if r := recover(); r != nil {
-			ep.log.Error("gobus: moving a message to the error stream panicked; it will be delivered again", "panic", fmt.Sprint(r))
+			ep.log.Error("gobus: moving a message to the error stream panicked; it will be delivered again", messageLogAttrs(msg, 0, "panic", fmt.Sprint(r))...)
 			_ = msg.NakWithDelay(ep.cfg.retry.Delay + time.Second)
 		}
 	}()
-	ep.log.Error("gobus: handling a message panicked outside its handler; moving it to the error stream", "panic", fmt.Sprint(value))
+	ep.log.Error("gobus: handling a message panicked outside its handler; moving it to the error stream", messageLogAttrs(msg, 0, "panic", fmt.Sprint(value))...)
 	meta, err := msg.Metadata()
 	if err != nil {
 		_ = msg.Nak()
