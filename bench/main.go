@@ -112,6 +112,11 @@ func run(cfg config, out io.Writer) error {
 		return fmt.Errorf("allocations: %w", err)
 	}
 
+	obs, err := b.observability(ctx, srv.url)
+	if err != nil {
+		return fmt.Errorf("observability: %w", err)
+	}
+
 	var wm *peer
 	if cfg.watermill {
 		if wm, err = runWatermill(srv.url, cfg); err != nil {
@@ -129,11 +134,14 @@ func run(cfg config, out io.Writer) error {
 		fmt.Fprintf(out, "\nWatermill (watermill-nats, JetStream): send %.0f/s (%.2f of raw), pump %.0f/s (%.2f of raw), latency p50 %s, p99 %s\n",
 			wm.send, wm.send/rawSend, wm.pump, wm.pump/rawPump, wm.p50.Round(time.Microsecond), wm.p99.Round(time.Microsecond))
 	}
+	printObservability(out, obs)
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "ratio send %.2f\n", gobusSend/rawSend)
 	fmt.Fprintf(out, "ratio pump %.2f\n", gobusPump/rawPump)
 	fmt.Fprintf(out, "ratio p99 %.2f\n", float64(gobusLat.p99)/float64(rawLat.p99))
 	fmt.Fprintf(out, "allocs per message %.0f\n", allocs)
+	fmt.Fprintf(out, "ratio pump observability no-SDK/off %.2f\n", obs[1].pump/obs[0].pump)
+	fmt.Fprintf(out, "ratio pump observability SDK/off %.2f\n", obs[2].pump/obs[0].pump)
 	return nil
 }
 

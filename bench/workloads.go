@@ -408,22 +408,13 @@ func (b *bench) gobusLatency(ctx context.Context) (latencies, error) {
 // the gobus pump and by raw Consume+Ack.
 func (b *bench) allocs(ctx context.Context) (gobusAllocs, rawAllocs float64, err error) {
 	n := b.cfg.messages
-	if err := b.fillGobus(ctx, n); err != nil {
+	if gobusAllocs, err = b.gobusAllocs(ctx); err != nil {
 		return 0, 0, err
 	}
-	before := mallocs()
-	wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
-	if err == nil {
-		err = wait(n)
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	gobusAllocs = float64(mallocs()-before) / float64(n)
 	if err := b.fillRaw(ctx, n); err != nil {
 		return 0, 0, err
 	}
-	before = mallocs()
+	before := mallocs()
 	rwait, err := b.rawConsume(ctx, func(jetstream.Msg) {})
 	if err == nil {
 		err = rwait(n)
@@ -433,6 +424,24 @@ func (b *bench) allocs(ctx context.Context) (gobusAllocs, rawAllocs float64, err
 	}
 	rawAllocs = float64(mallocs()-before) / float64(n)
 	return gobusAllocs, rawAllocs, nil
+}
+
+// gobusAllocs counts the allocations of this process per message handled
+// by the gobus pump.
+func (b *bench) gobusAllocs(ctx context.Context) (float64, error) {
+	n := b.cfg.messages
+	if err := b.fillGobus(ctx, n); err != nil {
+		return 0, err
+	}
+	before := mallocs()
+	wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
+	if err == nil {
+		err = wait(n)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return float64(mallocs()-before) / float64(n), nil
 }
 
 func mallocs() uint64 {
