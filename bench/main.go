@@ -46,6 +46,7 @@ type config struct {
 	duration    time.Duration
 	profile     string
 	watermill   bool
+	postgres    string
 }
 
 func main() {
@@ -62,6 +63,7 @@ func main() {
 	flag.IntVar(&cfg.rate, "rate", 2000, "messages per second in the latency workload")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of each latency round")
 	flag.BoolVar(&cfg.watermill, "watermill", true, "also run the workloads through Watermill (bench/watermill, its own module)")
+	flag.StringVar(&cfg.postgres, "postgres", os.Getenv("GOBUS_TEST_POSTGRES"), "PostgreSQL DSN for the outbox row (default GOBUS_TEST_POSTGRES; none: SQLite only)")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round to this file")
 	flag.Parse()
 	if cfg.prefetch <= 0 {
@@ -117,6 +119,11 @@ func run(cfg config, out io.Writer) error {
 		return fmt.Errorf("observability: %w", err)
 	}
 
+	boxes, err := b.outboxes(ctx, srv.url, cfg.postgres)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+
 	var wm *peer
 	if cfg.watermill {
 		if wm, err = runWatermill(srv.url, cfg); err != nil {
@@ -135,6 +142,7 @@ func run(cfg config, out io.Writer) error {
 			wm.send, wm.send/rawSend, wm.pump, wm.pump/rawPump, wm.p50.Round(time.Microsecond), wm.p99.Round(time.Microsecond))
 	}
 	printObservability(out, obs)
+	printOutboxes(out, boxes)
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "ratio send %.2f\n", gobusSend/rawSend)
 	fmt.Fprintf(out, "ratio pump %.2f\n", gobusPump/rawPump)
@@ -142,6 +150,9 @@ func run(cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "allocs per message %.0f\n", allocs)
 	fmt.Fprintf(out, "ratio pump observability no-SDK/off %.2f\n", obs[1].pump/obs[0].pump)
 	fmt.Fprintf(out, "ratio pump observability SDK/off %.2f\n", obs[2].pump/obs[0].pump)
+	for _, r := range boxes {
+		fmt.Fprintf(out, "ratio outbox/publish %s %.2f\n", r.store, r.outbox/r.publish)
+	}
 	return nil
 }
 
