@@ -12,10 +12,10 @@ import (
 	"time"
 
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
-	"github.com/gobusdev/gobus/outbox"
-	"github.com/gobusdev/gobus/outbox/postgres"
-	"github.com/gobusdev/gobus/outbox/sqlite"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox/postgres"
+	"github.com/gobusdev/gobus/runtime/outbox/sqlite"
 )
 
 // outboxResult is the throughput of a handler that inserts a row and

@@ -6,7 +6,7 @@ package gobus
 // [ScheduledID] learns its id), and a message larger than the server takes
 // fails with [ErrTooLarge]. Dispatch middleware that ends the chain itself,
 // storing messages to publish them later as the outbox
-// (github.com/gobusdev/gobus/outbox) does, calls Seal instead of next;
+// (github.com/gobusdev/gobus/runtime/outbox) does, calls Seal instead of next;
 // m.Msg is then ready to be published as it is, any number of times.
 // Middleware that calls next must not call Seal.
 func (m *OutgoingMessage) Seal() error {

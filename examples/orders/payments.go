@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gobusdev/gobus/outbox"
-	"github.com/gobusdev/gobus/outbox/sqlite"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox/sqlite"
 )
 
 // payments is billing's database: SQLite, with one row in payments per

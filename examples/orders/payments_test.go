@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gobusdev/gobus/internal/natstest"
-	"github.com/gobusdev/gobus/outbox/sqlite"
+	"github.com/gobusdev/gobus/runtime/outbox/sqlite"
 )
 
 // Billing as a process of its own, killed with SIGKILL mid-run and started

@@ -13,8 +13,8 @@ import (
 	billingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/billing/v1"
 	salesv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/sales/v1"
 	shippingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/shipping/v1"
-	"github.com/gobusdev/gobus/outbox"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
 )
 
 // connect connects to -nats, or starts the embedded server. cleanup

@@ -18,7 +18,7 @@ const (
 	// module up, is not needed.
 	unreleased = "v0.0.0-00010101000000-000000000000"
 	// bufVersion is the buf that gobus init adds as a tool; it is the one
-	// of this repository's tools/go.mod, so that both build the same buf.
+	// of this repository's internal/tools/go.mod, so that both build the same buf.
 	bufVersion = "v1.75.0"
 )
 

@@ -24,16 +24,16 @@ func TestScaffoldOptionsAreCurrent(t *testing.T) {
 	}
 }
 
-// gobus init adds the buf that tools/go.mod builds, so that a user's first
+// gobus init adds the buf that internal/tools/go.mod builds, so that a user's first
 // go tool buf generate can reuse what this repository compiled.
 func TestBufVersionIsTheToolsOne(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("../../tools/go.mod")
+	data, err := os.ReadFile("../tools/go.mod")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(data), "\tgithub.com/bufbuild/buf "+bufVersion+" ") {
-		t.Errorf("tools/go.mod does not require github.com/bufbuild/buf %s: make bufVersion in internal/cli/gomod.go the version there", bufVersion)
+		t.Errorf("internal/tools/go.mod does not require github.com/bufbuild/buf %s: make bufVersion in internal/cli/gomod.go the version there", bufVersion)
 	}
 }
 

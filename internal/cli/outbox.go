@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gobusdev/gobus/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox"
 )
 
 // newOutboxCommand is gobus outbox: the outbox's database schema, for DBAs

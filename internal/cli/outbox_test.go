@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gobusdev/gobus/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox"
 )
 
 func TestOutboxSchema(t *testing.T) {

@@ -66,11 +66,11 @@ func TestOrdersDocumentsAreFresh(t *testing.T) {
 	for name, content := range got {
 		b, err := os.ReadFile(filepath.Join("..", "..", "docs", "asyncapi", name))
 		if err != nil {
-			t.Errorf("docs/asyncapi/%s: %v (run go tool -modfile=tools/go.mod buf generate)", name, err)
+			t.Errorf("docs/asyncapi/%s: %v (run go tool -modfile=internal/tools/go.mod buf generate)", name, err)
 			continue
 		}
 		if string(b) != content {
-			t.Errorf("docs/asyncapi/%s is stale (run go tool -modfile=tools/go.mod buf generate):\n%s", name, firstDiff(string(b), content))
+			t.Errorf("docs/asyncapi/%s is stale (run go tool -modfile=internal/tools/go.mod buf generate):\n%s", name, firstDiff(string(b), content))
 		}
 	}
 }

@@ -25,7 +25,7 @@ const repoRoot = "../.."
 var committedModules = []string{"internal/testproto", "examples/orders/contracts"}
 
 // TestCommittedCodeIsFresh regenerates the checked-in contracts in process,
-// as go tool -modfile=tools/go.mod buf generate would (one plugin run per directory, parameter
+// as go tool -modfile=internal/tools/go.mod buf generate would (one plugin run per directory, parameter
 // module=github.com/gobusdev/gobus), and fails if a committed .gobus.go file
 // differs, is missing or is left over.
 func TestCommittedCodeIsFresh(t *testing.T) {
@@ -43,11 +43,11 @@ func TestCommittedCodeIsFresh(t *testing.T) {
 				for _, name := range sortedKeys(got) {
 					want, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(name)))
 					if err != nil {
-						t.Errorf("%v: run go tool -modfile=tools/go.mod buf generate", err)
+						t.Errorf("%v: run go tool -modfile=internal/tools/go.mod buf generate", err)
 						continue
 					}
 					if d := firstDiff(string(want), got[name]); d != "" {
-						t.Errorf("%s is stale: run go tool -modfile=tools/go.mod buf generate\n%s", name, d)
+						t.Errorf("%s is stale: run go tool -modfile=internal/tools/go.mod buf generate\n%s", name, d)
 					}
 				}
 				committed, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(dir), "*.gobus.go"))

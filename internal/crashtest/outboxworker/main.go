@@ -1,5 +1,5 @@
 // Command outboxworker is the endpoint process of the outbox's crash tests
-// (outbox/internal/storetest): it runs the endpoint "worker" of the
+// (runtime/outbox/internal/storetest): it runs the endpoint "worker" of the
 // runtime's test contract with an outbox on SQLite or PostgreSQL until it
 // is interrupted, or killed.
 //
@@ -32,10 +32,10 @@ import (
 
 	"github.com/gobusdev/gobus/internal/outboxhooks"
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
-	"github.com/gobusdev/gobus/outbox"
-	"github.com/gobusdev/gobus/outbox/postgres"
-	"github.com/gobusdev/gobus/outbox/sqlite"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox/postgres"
+	"github.com/gobusdev/gobus/runtime/outbox/sqlite"
 )
 
 type flags struct {

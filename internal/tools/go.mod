@@ -3,10 +3,10 @@
 // version selection. It is the root module's go.mod plus the tools, read
 // from the repository root with -modfile:
 //
-//	go tool -modfile=tools/go.mod buf generate
-//	go tool -modfile=tools/go.mod staticcheck ./...
+//	go tool -modfile=internal/tools/go.mod buf generate
+//	go tool -modfile=internal/tools/go.mod staticcheck ./...
 //
-// After changing the root go.mod, run go mod tidy -modfile=tools/go.mod too.
+// After changing the root go.mod, run go mod tidy -modfile=internal/tools/go.mod too.
 module github.com/gobusdev/gobus
 
 go 1.26.7

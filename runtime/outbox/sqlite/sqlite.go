@@ -17,7 +17,7 @@ import (
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
 
-	"github.com/gobusdev/gobus/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox"
 )
 
 // Dialect is SQLite's, for [outbox.New].

@@ -16,7 +16,7 @@ import (
 	// pgx v5 through database/sql, registered as "pgx".
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/gobusdev/gobus/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox"
 )
 
 // Dialect is PostgreSQL's, for [outbox.New].

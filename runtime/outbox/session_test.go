@@ -10,9 +10,9 @@ import (
 
 	"github.com/gobusdev/gobus/internal/natstest"
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
-	"github.com/gobusdev/gobus/outbox"
-	"github.com/gobusdev/gobus/outbox/sqlite"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox/sqlite"
 )
 
 // A client without Capture sends a session's message at once: the session

@@ -20,8 +20,8 @@ import (
 	"github.com/gobusdev/gobus/internal/outboxhooks"
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
 	"github.com/gobusdev/gobus/internal/topology"
-	"github.com/gobusdev/gobus/outbox"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
 )
 
 // Crash runs the kill -9 tests on s: for each point of a handling, a

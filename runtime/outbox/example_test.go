@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
-	"github.com/gobusdev/gobus/outbox"
-	"github.com/gobusdev/gobus/outbox/sqlite"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
+	"github.com/gobusdev/gobus/runtime/outbox/sqlite"
 )
 
 // A session sends a command in a transaction, dispatched once it commits;

@@ -36,7 +36,7 @@ const (
 	VersionTable = "gobus_schema_version"
 )
 
-// SQLite is the dialect of SQLite ([github.com/gobusdev/gobus/outbox/sqlite]).
+// SQLite is the dialect of SQLite ([github.com/gobusdev/gobus/runtime/outbox/sqlite]).
 var SQLite = Dialect{
 	Name: "sqlite",
 	migrations: [][]string{{
@@ -65,7 +65,7 @@ var SQLite = Dialect{
 	}},
 }
 
-// Postgres is the dialect of PostgreSQL ([github.com/gobusdev/gobus/outbox/postgres]).
+// Postgres is the dialect of PostgreSQL ([github.com/gobusdev/gobus/runtime/outbox/postgres]).
 var Postgres = Dialect{
 	Name:     "postgres",
 	numbered: true,

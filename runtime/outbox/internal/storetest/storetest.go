@@ -21,8 +21,8 @@ import (
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
 	"github.com/gobusdev/gobus/internal/topology"
 	"github.com/gobusdev/gobus/internal/wire"
-	"github.com/gobusdev/gobus/outbox"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
 )
 
 // Store is a store under test: a fresh, empty database for each call of

@@ -32,8 +32,8 @@
 //
 // The stores are packages of their own, so that importing the runtime or
 // this package pulls in no database driver:
-// [github.com/gobusdev/gobus/outbox/sqlite] (modernc.org/sqlite, pure Go,
-// the embedded default) and [github.com/gobusdev/gobus/outbox/postgres]
+// [github.com/gobusdev/gobus/runtime/outbox/sqlite] (modernc.org/sqlite, pure Go,
+// the embedded default) and [github.com/gobusdev/gobus/runtime/outbox/postgres]
 // (pgx v5). The schema is created, or migrated, on [New]; `gobus outbox
 // schema --dialect postgres` prints it for DBAs who apply it themselves.
 //

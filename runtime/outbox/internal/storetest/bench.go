@@ -10,8 +10,8 @@ import (
 
 	"github.com/gobusdev/gobus/internal/natstest"
 	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
-	"github.com/gobusdev/gobus/outbox"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"github.com/gobusdev/gobus/runtime/outbox"
 )
 
 // Bench measures an endpoint's throughput on s, one b.N of Work queued

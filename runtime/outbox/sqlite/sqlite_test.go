@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gobusdev/gobus/outbox/internal/storetest"
-	"github.com/gobusdev/gobus/outbox/sqlite"
+	"github.com/gobusdev/gobus/runtime/outbox/internal/storetest"
+	"github.com/gobusdev/gobus/runtime/outbox/sqlite"
 )
 
 func store() storetest.Store {
@@ -36,7 +36,7 @@ func TestCrash(t *testing.T) {
 
 // BenchmarkEndpoint compares the plain pump with the outbox on this store:
 //
-//	go test -run '^$' -bench Endpoint -benchtime 5000x ./outbox/sqlite ./outbox/postgres
+//	go test -run '^$' -bench Endpoint -benchtime 5000x ./runtime/outbox/sqlite ./runtime/outbox/postgres
 func BenchmarkEndpoint(b *testing.B) {
 	storetest.Bench(b, store())
 }

@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/gobusdev/gobus/outbox/internal/storetest"
-	"github.com/gobusdev/gobus/outbox/postgres"
+	"github.com/gobusdev/gobus/runtime/outbox/internal/storetest"
+	"github.com/gobusdev/gobus/runtime/outbox/postgres"
 )
 
 // dsnVar names the PostgreSQL database the tests use.
@@ -100,7 +100,7 @@ func TestCrash(t *testing.T) {
 
 // BenchmarkEndpoint compares the plain pump with the outbox on this store:
 //
-//	go test -run '^$' -bench Endpoint -benchtime 5000x ./outbox/sqlite ./outbox/postgres
+//	go test -run '^$' -bench Endpoint -benchtime 5000x ./runtime/outbox/sqlite ./runtime/outbox/postgres
 func BenchmarkEndpoint(b *testing.B) {
 	serverDSN(b)
 	storetest.Bench(b, store())
