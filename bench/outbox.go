@@ -70,7 +70,7 @@ func (b *bench) outboxes(ctx context.Context, url, dsn string) ([]outboxResult, 
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		r, err := bb.outboxStore(ctx, db, dialect, n, log)
+		r, err := bb.outboxStore(ctx, name, db, dialect, n, log)
 		db.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -81,7 +81,7 @@ func (b *bench) outboxes(ctx context.Context, url, dsn string) ([]outboxResult, 
 	return out, nil
 }
 
-func (b *bench) outboxStore(ctx context.Context, db *sql.DB, dialect outbox.Dialect, n int, log *slog.Logger) (outboxResult, error) {
+func (b *bench) outboxStore(ctx context.Context, store string, db *sql.DB, dialect outbox.Dialect, n int, log *slog.Logger) (outboxResult, error) {
 	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS bench_effects`); err != nil {
 		return outboxResult{}, err
 	}
@@ -103,10 +103,12 @@ func (b *bench) outboxStore(ctx context.Context, db *sql.DB, dialect outbox.Dial
 		}
 		return publish(ctx, mc, w)
 	}
+	// Ids unique across stores and rounds: the queue's duplicate window
+	// would drop a second round's Work sent under the first one's ids.
 	var round atomic.Int64
 	run := func(handle workerFunc, opts ...gobus.EndpointOption) func(context.Context) (float64, error) {
 		return func(ctx context.Context) (float64, error) {
-			return b.handlerRound(ctx, fmt.Sprintf("o%d-", round.Add(1)), n, handle, opts...)
+			return b.handlerRound(ctx, fmt.Sprintf("%s-%d-", store, round.Add(1)), n, handle, opts...)
 		}
 	}
 	rates, err := b.rounds(ctx, run(publish), run(withRow, ob.Endpoint()))
