@@ -20,6 +20,11 @@ func (ep *Endpoint) checkSubject(typ, subject string) error {
 	if subject == ep.retrySubject {
 		return nil
 	}
+	// The usual case, without the routing table's lock: the type's
+	// subject is known and is this one.
+	if want, ok := ep.client.subjects.Load(typ); ok && want.(string) == subject {
+		return nil
+	}
 	r, ok := lookupRoute(typ)
 	if !ok {
 		return nil
