@@ -40,6 +40,8 @@ type Outgoing struct {
 	// receives its schedule id.
 	deliverAt time.Time
 	scheduled *string
+	// after is the d of After, which set deliverAt.
+	after time.Duration
 }
 
 // SendOption configures one send.

@@ -37,6 +37,9 @@ type MessageContext struct {
 	scheduledIDs derivedIDs
 	// cancels are the schedules to cancel once the handler succeeded.
 	cancels []string
+	// detached records what the handler gives, for a context made by
+	// NewDetachedMessageContext; nil for an endpoint's.
+	detached *detachedRecord
 }
 
 // ID returns the message id (ce-id).
@@ -84,6 +87,9 @@ func (mc *MessageContext) Endpoint() string { return mc.ep.name }
 func (mc *MessageContext) Dispatch(ctx context.Context, out Outgoing) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if mc.detached != nil {
+		return mc.record(out)
 	}
 	if out.Message == nil || !out.Message.ProtoReflect().IsValid() {
 		return fmt.Errorf("gobus: %s %s: the message is nil", verb(out.Route.Kind), out.Route.Type)

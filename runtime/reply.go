@@ -67,7 +67,7 @@ func Reply[R proto.Message](ctx context.Context, mc *MessageContext, r *ReplyRou
 		return Unrecoverable(fmt.Errorf("gobus: %s does not declare reply %s: add it to the command's replies, as in option (gobus.v1.command) = { replies: [\"%s\"] }", mc.Type(), r.typ, r.typ))
 	}
 	to := mc.env.ReplyTo
-	if to == "" {
+	if to == "" && mc.detached == nil {
 		mc.ep.log.Debug("gobus: dropped a reply: the command's sender asked for none", "command", mc.Type(), "id", mc.ID(), "reply", r.typ)
 		return nil
 	}

@@ -29,7 +29,7 @@ var ErrScheduleFired = errors.New("gobus: the scheduled message already fired")
 func After(d time.Duration) DispatchOption {
 	return dispatchOptionFunc(func(o *Outgoing) {
 		if d > 0 {
-			o.deliverAt = time.Now().Add(d)
+			o.deliverAt, o.after = time.Now().Add(d), d
 		}
 	})
 }
@@ -37,7 +37,7 @@ func After(d time.Duration) DispatchOption {
 // At holds the message back on the NATS server until t, as [After] does;
 // a t not in the future sends it at once.
 func At(t time.Time) DispatchOption {
-	return dispatchOptionFunc(func(o *Outgoing) { o.deliverAt = t })
+	return dispatchOptionFunc(func(o *Outgoing) { o.deliverAt, o.after = t, 0 })
 }
 
 // ScheduledID stores in *id the id of the message's schedule, for
@@ -133,7 +133,10 @@ func (c *Client) CancelScheduled(ctx context.Context, id string) error {
 // message had already fired is not reported (a debug log says so): a
 // handler that cancels must still expect the message, as it may fire in
 // the meantime. The id is checked at once.
-func (mc *MessageContext) CancelScheduled(_ context.Context, id string) error {
+func (mc *MessageContext) CancelScheduled(ctx context.Context, id string) error {
+	if mc.detached != nil {
+		return mc.recordCancel(ctx, id)
+	}
 	if _, _, err := mc.ep.client.scheduleOf(id); err != nil {
 		return err
 	}
