@@ -26,6 +26,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SagaIfMissing says what a message that cannot start a saga does when it
+// finds no instance.
+type SagaIfMissing int32
+
+const (
+	// The default: the same as SAGA_IF_MISSING_IGNORE.
+	SagaIfMissing_SAGA_IF_MISSING_UNSPECIFIED SagaIfMissing = 0
+	// Log the message and acknowledge it.
+	SagaIfMissing_SAGA_IF_MISSING_IGNORE SagaIfMissing = 1
+	// Move the message to the error stream, without retries.
+	SagaIfMissing_SAGA_IF_MISSING_FAIL SagaIfMissing = 2
+	// Call the saga's generated NotFoundX method.
+	SagaIfMissing_SAGA_IF_MISSING_HANDLE SagaIfMissing = 3
+)
+
+// Enum value maps for SagaIfMissing.
+var (
+	SagaIfMissing_name = map[int32]string{
+		0: "SAGA_IF_MISSING_UNSPECIFIED",
+		1: "SAGA_IF_MISSING_IGNORE",
+		2: "SAGA_IF_MISSING_FAIL",
+		3: "SAGA_IF_MISSING_HANDLE",
+	}
+	SagaIfMissing_value = map[string]int32{
+		"SAGA_IF_MISSING_UNSPECIFIED": 0,
+		"SAGA_IF_MISSING_IGNORE":      1,
+		"SAGA_IF_MISSING_FAIL":        2,
+		"SAGA_IF_MISSING_HANDLE":      3,
+	}
+)
+
+func (x SagaIfMissing) Enum() *SagaIfMissing {
+	p := new(SagaIfMissing)
+	*p = x
+	return p
+}
+
+func (x SagaIfMissing) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SagaIfMissing) Descriptor() protoreflect.EnumDescriptor {
+	return file_gobus_v1_options_proto_enumTypes[0].Descriptor()
+}
+
+func (SagaIfMissing) Type() protoreflect.EnumType {
+	return &file_gobus_v1_options_proto_enumTypes[0]
+}
+
+func (x SagaIfMissing) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SagaIfMissing.Descriptor instead.
+func (SagaIfMissing) EnumDescriptor() ([]byte, []int) {
+	return file_gobus_v1_options_proto_rawDescGZIP(), []int{0}
+}
+
 // CommandOptions marks a message as a command: a request that one logical
 // endpoint owns and handles. Commands are sent, never published.
 //
@@ -210,6 +268,197 @@ func (*ReplyOptions) Descriptor() ([]byte, []int) {
 	return file_gobus_v1_options_proto_rawDescGZIP(), []int{2}
 }
 
+// SagaOptions marks a message as the state of a saga: a long-running
+// process that handles several commands and events, keeps this message
+// between them (in a JetStream KV bucket, one per saga type, one key per
+// instance), and may schedule timeouts to itself. Each handled message
+// finds its instance through a field holding the same value as the
+// state's correlation field; at least one message starts an instance, and
+// the runtime sets the state's correlation field from it.
+//
+//	message ShippingState {
+//	  option (gobus.v1.saga) = {
+//	    correlation: "order_id"
+//	    handles: [
+//	      { message: "shop.sales.v1.OrderPlaced", starts: true },
+//	      { message: "shop.billing.v1.OrderBilled", starts: true }
+//	    ]
+//	    timeouts: ["BillingOverdue"]
+//	  };
+//	  string order_id = 1;
+//	  bool placed = 2;
+//	  bool billed = 3;
+//	}
+//
+//	// BillingOverdue is a timeout: a plain message the saga schedules to
+//	// itself.
+//	message BillingOverdue {}
+//
+// protoc-gen-gobus generates a ShippingSaga interface (HandleOrderPlaced,
+// HandleOrderBilled, TimeoutBillingOverdue), UnimplementedShippingSaga,
+// NewShippingSaga, RegisterShippingSaga and RequestShippingBillingOverdue.
+type SagaOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name is the stem of the generated Go names: "Shipping" gives
+	// ShippingSaga. By default it is the message name without a "SagaData",
+	// "Data" or "State" suffix. It is not on the wire: the saga's wire name
+	// is the state message's full name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Correlation names the state field that identifies an instance (the
+	// key of its state): a singular string or integer field, outside any
+	// oneof. Required.
+	Correlation string `protobuf:"bytes,2,opt,name=correlation,proto3" json:"correlation,omitempty"`
+	// Handles lists the commands and events the saga handles, each at most
+	// once.
+	Handles []*SagaMessage `protobuf:"bytes,3,rep,name=handles,proto3" json:"handles,omitempty"`
+	// Timeouts names the messages the saga schedules to itself with
+	// RequestTimeout: plain messages (neither commands, events nor
+	// replies), each a full name ("shop.shipping.v1.BillingOverdue") or a
+	// name relative to the state's package ("BillingOverdue"), declared in
+	// the state's file or a file it imports.
+	Timeouts      []string `protobuf:"bytes,4,rep,name=timeouts,proto3" json:"timeouts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SagaOptions) Reset() {
+	*x = SagaOptions{}
+	mi := &file_gobus_v1_options_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SagaOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SagaOptions) ProtoMessage() {}
+
+func (x *SagaOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_gobus_v1_options_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SagaOptions.ProtoReflect.Descriptor instead.
+func (*SagaOptions) Descriptor() ([]byte, []int) {
+	return file_gobus_v1_options_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SagaOptions) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SagaOptions) GetCorrelation() string {
+	if x != nil {
+		return x.Correlation
+	}
+	return ""
+}
+
+func (x *SagaOptions) GetHandles() []*SagaMessage {
+	if x != nil {
+		return x.Handles
+	}
+	return nil
+}
+
+func (x *SagaOptions) GetTimeouts() []string {
+	if x != nil {
+		return x.Timeouts
+	}
+	return nil
+}
+
+// SagaMessage is one command or event a saga handles.
+type SagaMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Message is the command or event: its full name or a name relative to
+	// the state's package, declared in the state's file or a file it
+	// imports.
+	Message string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// Field is the message's field holding the instance's correlation
+	// value, of the same type as the state's correlation field. By default
+	// it is the field named like the state's correlation field.
+	Field string `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	// Starts says that the message starts an instance when none exists for
+	// its correlation value.
+	Starts bool `protobuf:"varint,3,opt,name=starts,proto3" json:"starts,omitempty"`
+	// IfMissing says what a message that does not start the saga does when
+	// no instance exists for its correlation value (the instance completed
+	// or never started). It is not allowed on a starting message.
+	IfMissing     SagaIfMissing `protobuf:"varint,4,opt,name=if_missing,json=ifMissing,proto3,enum=gobus.v1.SagaIfMissing" json:"if_missing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SagaMessage) Reset() {
+	*x = SagaMessage{}
+	mi := &file_gobus_v1_options_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SagaMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SagaMessage) ProtoMessage() {}
+
+func (x *SagaMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_gobus_v1_options_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SagaMessage.ProtoReflect.Descriptor instead.
+func (*SagaMessage) Descriptor() ([]byte, []int) {
+	return file_gobus_v1_options_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SagaMessage) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *SagaMessage) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *SagaMessage) GetStarts() bool {
+	if x != nil {
+		return x.Starts
+	}
+	return false
+}
+
+func (x *SagaMessage) GetIfMissing() SagaIfMissing {
+	if x != nil {
+		return x.IfMissing
+	}
+	return SagaIfMissing_SAGA_IF_MISSING_UNSPECIFIED
+}
+
 var file_gobus_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
@@ -235,6 +484,14 @@ var file_gobus_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Tag:           "bytes,58312,opt,name=reply",
 		Filename:      "gobus/v1/options.proto",
 	},
+	{
+		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
+		ExtensionType: (*SagaOptions)(nil),
+		Field:         58313,
+		Name:          "gobus.v1.saga",
+		Tag:           "bytes,58313,opt,name=saga",
+		Filename:      "gobus/v1/options.proto",
+	},
 }
 
 // Extension fields to descriptorpb.MessageOptions.
@@ -251,6 +508,10 @@ var (
 	//
 	// optional gobus.v1.ReplyOptions reply = 58312;
 	E_Reply = &file_gobus_v1_options_proto_extTypes[2]
+	// Saga marks the message as the state of a saga; see SagaOptions.
+	//
+	// optional gobus.v1.SagaOptions saga = 58313;
+	E_Saga = &file_gobus_v1_options_proto_extTypes[3]
 )
 
 var File_gobus_v1_options_proto protoreflect.FileDescriptor
@@ -264,10 +525,27 @@ const file_gobus_v1_options_proto_rawDesc = "" +
 	"\areplies\x18\x03 \x03(\tR\areplies\"(\n" +
 	"\fEventOptions\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\"\x0e\n" +
-	"\fReplyOptions:U\n" +
+	"\fReplyOptions\"\x90\x01\n" +
+	"\vSagaOptions\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vcorrelation\x18\x02 \x01(\tR\vcorrelation\x12/\n" +
+	"\ahandles\x18\x03 \x03(\v2\x15.gobus.v1.SagaMessageR\ahandles\x12\x1a\n" +
+	"\btimeouts\x18\x04 \x03(\tR\btimeouts\"\x8d\x01\n" +
+	"\vSagaMessage\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x16\n" +
+	"\x06starts\x18\x03 \x01(\bR\x06starts\x126\n" +
+	"\n" +
+	"if_missing\x18\x04 \x01(\x0e2\x17.gobus.v1.SagaIfMissingR\tifMissing*\x82\x01\n" +
+	"\rSagaIfMissing\x12\x1f\n" +
+	"\x1bSAGA_IF_MISSING_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16SAGA_IF_MISSING_IGNORE\x10\x01\x12\x18\n" +
+	"\x14SAGA_IF_MISSING_FAIL\x10\x02\x12\x1a\n" +
+	"\x16SAGA_IF_MISSING_HANDLE\x10\x03:U\n" +
 	"\acommand\x12\x1f.google.protobuf.MessageOptions\x18\xc6\xc7\x03 \x01(\v2\x18.gobus.v1.CommandOptionsR\acommand:O\n" +
 	"\x05event\x12\x1f.google.protobuf.MessageOptions\x18\xc7\xc7\x03 \x01(\v2\x16.gobus.v1.EventOptionsR\x05event:O\n" +
-	"\x05reply\x12\x1f.google.protobuf.MessageOptions\x18\xc8\xc7\x03 \x01(\v2\x16.gobus.v1.ReplyOptionsR\x05replyB2Z0github.com/gobusdev/gobus/proto/gobus/v1;gobusv1b\x06proto3"
+	"\x05reply\x12\x1f.google.protobuf.MessageOptions\x18\xc8\xc7\x03 \x01(\v2\x16.gobus.v1.ReplyOptionsR\x05reply:L\n" +
+	"\x04saga\x12\x1f.google.protobuf.MessageOptions\x18\xc9\xc7\x03 \x01(\v2\x15.gobus.v1.SagaOptionsR\x04sagaB2Z0github.com/gobusdev/gobus/proto/gobus/v1;gobusv1b\x06proto3"
 
 var (
 	file_gobus_v1_options_proto_rawDescOnce sync.Once
@@ -281,25 +559,33 @@ func file_gobus_v1_options_proto_rawDescGZIP() []byte {
 	return file_gobus_v1_options_proto_rawDescData
 }
 
-var file_gobus_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_gobus_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_gobus_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_gobus_v1_options_proto_goTypes = []any{
-	(*CommandOptions)(nil),              // 0: gobus.v1.CommandOptions
-	(*EventOptions)(nil),                // 1: gobus.v1.EventOptions
-	(*ReplyOptions)(nil),                // 2: gobus.v1.ReplyOptions
-	(*descriptorpb.MessageOptions)(nil), // 3: google.protobuf.MessageOptions
+	(SagaIfMissing)(0),                  // 0: gobus.v1.SagaIfMissing
+	(*CommandOptions)(nil),              // 1: gobus.v1.CommandOptions
+	(*EventOptions)(nil),                // 2: gobus.v1.EventOptions
+	(*ReplyOptions)(nil),                // 3: gobus.v1.ReplyOptions
+	(*SagaOptions)(nil),                 // 4: gobus.v1.SagaOptions
+	(*SagaMessage)(nil),                 // 5: gobus.v1.SagaMessage
+	(*descriptorpb.MessageOptions)(nil), // 6: google.protobuf.MessageOptions
 }
 var file_gobus_v1_options_proto_depIdxs = []int32{
-	3, // 0: gobus.v1.command:extendee -> google.protobuf.MessageOptions
-	3, // 1: gobus.v1.event:extendee -> google.protobuf.MessageOptions
-	3, // 2: gobus.v1.reply:extendee -> google.protobuf.MessageOptions
-	0, // 3: gobus.v1.command:type_name -> gobus.v1.CommandOptions
-	1, // 4: gobus.v1.event:type_name -> gobus.v1.EventOptions
-	2, // 5: gobus.v1.reply:type_name -> gobus.v1.ReplyOptions
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	3, // [3:6] is the sub-list for extension type_name
-	0, // [0:3] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	5,  // 0: gobus.v1.SagaOptions.handles:type_name -> gobus.v1.SagaMessage
+	0,  // 1: gobus.v1.SagaMessage.if_missing:type_name -> gobus.v1.SagaIfMissing
+	6,  // 2: gobus.v1.command:extendee -> google.protobuf.MessageOptions
+	6,  // 3: gobus.v1.event:extendee -> google.protobuf.MessageOptions
+	6,  // 4: gobus.v1.reply:extendee -> google.protobuf.MessageOptions
+	6,  // 5: gobus.v1.saga:extendee -> google.protobuf.MessageOptions
+	1,  // 6: gobus.v1.command:type_name -> gobus.v1.CommandOptions
+	2,  // 7: gobus.v1.event:type_name -> gobus.v1.EventOptions
+	3,  // 8: gobus.v1.reply:type_name -> gobus.v1.ReplyOptions
+	4,  // 9: gobus.v1.saga:type_name -> gobus.v1.SagaOptions
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	6,  // [6:10] is the sub-list for extension type_name
+	2,  // [2:6] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_gobus_v1_options_proto_init() }
@@ -312,13 +598,14 @@ func file_gobus_v1_options_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gobus_v1_options_proto_rawDesc), len(file_gobus_v1_options_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
-			NumExtensions: 3,
+			NumEnums:      1,
+			NumMessages:   5,
+			NumExtensions: 4,
 			NumServices:   0,
 		},
 		GoTypes:           file_gobus_v1_options_proto_goTypes,
 		DependencyIndexes: file_gobus_v1_options_proto_depIdxs,
+		EnumInfos:         file_gobus_v1_options_proto_enumTypes,
 		MessageInfos:      file_gobus_v1_options_proto_msgTypes,
 		ExtensionInfos:    file_gobus_v1_options_proto_extTypes,
 	}.Build()
