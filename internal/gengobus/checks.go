@@ -87,6 +87,11 @@ func checkGoNames(gen *protogen.Plugin, files []*contractFile, ms *mistakes) {
 				claim(replyAt(f, rt), n, replyWhat(rt))
 			}
 		}
+		for _, s := range f.sagas {
+			for _, n := range s.all() {
+				claim(s.at, n, "saga "+string(s.state.Desc.FullName()))
+			}
+		}
 		for _, g := range f.groups {
 			for _, n := range g.names() {
 				claim(g.commands[0].at, n, fmt.Sprintf("endpoint %q of message %s", g.endpoint, g.commands[0].msg.Desc.FullName()))

@@ -43,13 +43,14 @@ func collect(gen *protogen.Plugin) ([]*contractFile, error) {
 		if !f.Generate {
 			continue
 		}
-		if cf := collectFile(f, index, &ms); len(cf.messages) > 0 {
+		if cf := collectFile(f, index, &ms); len(cf.messages) > 0 || len(cf.sagas) > 0 {
 			files = append(files, cf)
 		}
 	}
 	assignReplyTypes(files)
 	checkSubjects(files, &ms)
 	checkGroups(files, &ms)
+	checkSagas(files, &ms)
 	checkGoNames(gen, files, &ms)
 	if err := ms.err(); err != nil {
 		return nil, err
@@ -74,6 +75,9 @@ func collectFile(f *protogen.File, index map[protoreflect.FullName]*protogen.Mes
 					}
 					g.commands = append(g.commands, c)
 				}
+			}
+			if s := (reader{f: f, m: m, index: index, ms: ms}).readSaga(); s != nil {
+				cf.sagas = append(cf.sagas, s)
 			}
 			walk(m.Messages)
 		}

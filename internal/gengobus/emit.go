@@ -18,8 +18,10 @@ func emit(gen *protogen.Plugin, cf *contractFile) error {
 	f.HeaderComment("source: " + cf.file.Desc.Path())
 
 	emitVersionCheck(f)
-	emitConstants(f, cf)
-	emitRoutes(f, cf)
+	if len(cf.messages) > 0 {
+		emitConstants(f, cf)
+		emitRoutes(f, cf)
+	}
 	for _, c := range cf.messages {
 		emitDispatch(f, c)
 	}
@@ -32,6 +34,9 @@ func emit(gen *protogen.Plugin, cf *contractFile) error {
 	}
 	for _, g := range cf.groups {
 		emitGroup(f, g)
+	}
+	for _, s := range cf.sagas {
+		emitSaga(gen, f, s)
 	}
 
 	g := gen.NewGeneratedFile(cf.file.GeneratedFilenamePrefix+".gobus.go", cf.file.GoImportPath)

@@ -33,6 +33,9 @@ var goldenCases = []struct {
 	// Commands with replies: several, one from another package, one
 	// shared by two commands.
 	{"replies", "module=example.com/shop/gen"},
+	// Sagas: events of other packages and commands of their own, every
+	// if_missing, timeouts, a file with sagas only, integer correlations.
+	{"sagas", "module=example.com/shop/gen"},
 }
 
 // TestGolden generates every case of testdata/proto and compares the output

@@ -24,6 +24,8 @@ type contractFile struct {
 	// replyTypes are the reply types whose route and ReplyX function
 	// this file declares for its Go package.
 	replyTypes []*replyType
+	// sagas are the sagas whose state this file declares.
+	sagas []*saga
 }
 
 // contract is one message marked as a command or an event.
