@@ -1,6 +1,6 @@
 // Command protoc-gen-gobus generates typed gobus senders, publishers,
-// handler interfaces and routes from protobuf contracts marked with the
-// gobus.v1 options.
+// handler interfaces, routes and saga interfaces from protobuf contracts
+// marked with the gobus.v1 options.
 //
 // It is a protoc plugin; run it through buf next to protoc-gen-go:
 //
@@ -14,8 +14,8 @@
 //	    out: .
 //	    opt: module=example.com/shop
 //
-// For every .proto file that declares a command or an event it writes a
-// file ending in .gobus.go into the same Go package as the .pb.go file.
+// For every .proto file that declares a command, an event or the state of
+// a saga it writes a file ending in .gobus.go into the same Go package as the .pb.go file.
 // Wrong options fail the generation with the file, line and column of each
 // mistake, the message and the fix; every mistake of a run is reported.
 //

@@ -78,7 +78,7 @@ message Overdue {}
 		{
 			name: "bool correlation field",
 			srcs: field(`bool key = 1;`),
-			want: []string{a, "correlation field bad.v1.ShipState.key is of type bool", kindFix},
+			want: []string{a, "correlation field bad.v1.ShipState.key is of type bool, which has two values, so the saga could never have more than two instances", kindFix},
 		},
 		{
 			name: "enum correlation field",

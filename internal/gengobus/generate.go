@@ -2,8 +2,9 @@
 //
 // [Generate] reads the gobus.v1 options of every message in the files to
 // generate, checks them, and writes one .gobus.go file per .proto file that
-// declares commands or events. The generated code is thin: names, routes
-// and typed wrappers around the generic functions of the gobus runtime.
+// declares commands, events or saga states. The generated code is thin:
+// names, routes and typed wrappers around the generic functions of the
+// gobus runtime.
 package gengobus
 
 import (

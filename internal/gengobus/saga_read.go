@@ -292,6 +292,8 @@ func correlationKind(fld *protogen.Field) string {
 		return "is repeated"
 	case d.ContainingOneof() != nil && !d.ContainingOneof().IsSynthetic():
 		return fmt.Sprintf("is in oneof %s", d.ContainingOneof().Name())
+	case d.Kind() == protoreflect.BoolKind:
+		return "is of type bool, which has two values, so the saga could never have more than two instances"
 	case scalarGoType(d.Kind()) == "":
 		return fmt.Sprintf("is of type %s", kindName(fld))
 	}
