@@ -2,23 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"github.com/gobusdev/gobus/internal/wire"
+	"github.com/gobusdev/gobus/internal/errorstream"
 )
-
-// outcome is what a retry or delete did, for --json.
-type outcome struct {
-	Done   []uint64          `json:"done"`
-	Failed map[uint64]string `json:"failed,omitempty"`
-}
 
 func newRetryCommand(o *options) *cobra.Command {
 	var s selector
@@ -38,7 +28,7 @@ must match each one given), or every message with --all.`,
   gobus errors retry --endpoint billing
   gobus errors retry --all`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.apply(cmd.Context(), args, s, "retried", (*session).retry)
+			return o.apply(cmd.Context(), args, s, "retried", (*errorstream.Stream).Retry)
 		},
 	}
 	addSelectorFlags(cmd, &s, true)
@@ -56,9 +46,7 @@ must match each one given), or every message with --all.`,
 		Example: `  gobus errors delete 12
   gobus errors delete --type shop.sales.v1.PlaceOrder --contains "card declined"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.apply(cmd.Context(), args, s, "deleted", func(sess *session, ctx context.Context, st jetstream.Stream, f *failed) error {
-				return st.DeleteMsg(ctx, f.ID)
-			})
+			return o.apply(cmd.Context(), args, s, "deleted", (*errorstream.Stream).Delete)
 		},
 	}
 	addSelectorFlags(cmd, &s, true)
@@ -68,7 +56,7 @@ must match each one given), or every message with --all.`,
 // apply runs action on every failed message the arguments choose and
 // reports what it did.
 func (o *options) apply(parent context.Context, args []string, s selector, verb string,
-	action func(*session, context.Context, jetstream.Stream, *failed) error) error {
+	action func(*errorstream.Stream, context.Context, *failed) error) error {
 	ids, err := parseIDs(args)
 	if err != nil {
 		return err
@@ -81,24 +69,17 @@ func (o *options) apply(parent context.Context, args []string, s selector, verb 
 		return fmt.Errorf("give ids or --all, not both")
 	}
 	return o.withErrorsStream(parent, func(ctx context.Context, sess *session, st jetstream.Stream) error {
-		found, err := sess.find(ctx, st, s)
+		es := sess.errorStream(st)
+		found, err := es.Find(ctx, s.shared())
 		if err != nil {
 			return err
 		}
-		return o.report(verb, found, func(f *failed) error { return action(sess, ctx, st, f) })
+		return o.report(verb, found, errorstream.Apply(ctx, found, func(ctx context.Context, f *failed) error { return action(es, ctx, f) }))
 	})
 }
 
-// report applies do to each found message and prints what it did.
-func (o *options) report(verb string, found []*failed, do func(*failed) error) error {
-	res := outcome{Done: []uint64{}, Failed: map[uint64]string{}}
-	for _, f := range found {
-		if err := do(f); err != nil {
-			res.Failed[f.ID] = err.Error()
-			continue
-		}
-		res.Done = append(res.Done, f.ID)
-	}
+// report prints what an operation on the found messages did.
+func (o *options) report(verb string, found []*failed, res errorstream.Outcome) error {
 	if o.jsonOut {
 		if err := printJSON(o.out, res); err != nil {
 			return err
@@ -113,45 +94,4 @@ func (o *options) report(verb string, found []*failed, do func(*failed) error) e
 		return fmt.Errorf("%d of %d messages could not be %s", len(res.Failed), len(found), verb)
 	}
 	return nil
-}
-
-// retry republishes f to its endpoint and, once stored, removes it from
-// the error stream.
-func (s *session) retry(ctx context.Context, st jetstream.Stream, f *failed) error {
-	if f.Endpoint == "" || f.Subject == "" {
-		return errors.New("the message has no gobus failure headers, so its endpoint is unknown")
-	}
-	msg := &nats.Msg{Subject: s.retrySubject(f), Header: nats.Header{}, Data: f.Body}
-	for k, vs := range f.Headers {
-		if isFailureHeader(k) || strings.HasPrefix(k, "Nats-") {
-			continue
-		}
-		msg.Header[k] = vs
-	}
-	msg.Header.Set(nats.MsgIdHdr, uuid.NewString())
-	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
-		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-			return fmt.Errorf("no stream takes %s: has endpoint %s been removed or renamed?", msg.Subject, f.Endpoint)
-		}
-		return err
-	}
-	return st.DeleteMsg(ctx, f.ID)
-}
-
-// retrySubject is where a retried message goes: a command back to its
-// subject, anything else to the failing endpoint's retry subject.
-func (s *session) retrySubject(f *failed) string {
-	if strings.HasPrefix(f.Subject, s.names.CommandSubject(f.Endpoint, "")) {
-		return f.Subject
-	}
-	return s.names.RetrySubject(f.Endpoint)
-}
-
-func isFailureHeader(k string) bool {
-	for _, h := range wire.FailureHeaders {
-		if strings.EqualFold(k, h) {
-			return true
-		}
-	}
-	return false
 }
