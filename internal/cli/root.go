@@ -130,6 +130,7 @@ help and errors never show them.`,
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long a command may take")
 	root.AddCommand(newInitCommand(o), newStatusCommand(o), newErrorsCommand(o))
 	root.AddCommand(newOutboxCommand(o))
+	root.AddCommand(newUICommand(o))
 	return root
 }
 
@@ -140,8 +141,9 @@ func envOr(key, fallback string) string {
 	return fallback
 }
 
-// connect opens a session; the caller closes it.
-func (o *options) connect() (*session, error) {
+// connect opens a session; the caller closes it. extra options, such as
+// reconnecting for a long-running command, come after the defaults.
+func (o *options) connect(extra ...nats.Option) (*session, error) {
 	if err := topology.CheckPrefix(o.prefix); err != nil {
 		return nil, err
 	}
@@ -149,7 +151,7 @@ func (o *options) connect() (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (see the connection flags in gobus --help)", err)
 	}
-	natsOpts := []nats.Option{nats.Name("gobus cli"), nats.Timeout(5 * time.Second), nats.MaxReconnects(0)}
+	natsOpts := append([]nats.Option{nats.Name("gobus cli"), nats.Timeout(5 * time.Second), nats.MaxReconnects(0)}, extra...)
 	nc, err := nats.Connect(o.server, append(natsOpts, authOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to NATS at %s: %w (%s)", natsurl.Redact(o.server), err, connectHint(err))
