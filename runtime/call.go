@@ -32,7 +32,7 @@ func runHandler(ctx context.Context, mc *MessageContext, msg proto.Message) erro
 // client's middleware outside the endpoint's.
 func (ep *Endpoint) buildChains() {
 	c := ep.client
-	ep.handle = chain(runHandler, []Middleware{c.cfg.tracing.handling, ep.metrics.handling, ep.claimScheduled}, c.cfg.middleware, ep.cfg.middleware)
+	ep.handle = chain(runHandler, []Middleware{c.cfg.tracing.handling, ep.metrics.handling, ep.claimScheduled, ep.auditing}, c.cfg.middleware, ep.cfg.middleware)
 	ep.dispatch = dispatchChain(storeOutgoing, []DispatchMiddleware{c.cfg.tracing.dispatch}, c.cfg.dispatchMiddleware, ep.cfg.dispatchMiddleware)
 }
 

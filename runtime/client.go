@@ -43,6 +43,7 @@ type Client struct {
 	recordsKV   jetstream.KeyValue // nil without delivery records
 
 	schedulesKV schedulesBucket
+	schemas     schemaPublisher
 	requests    requests
 
 	mu        sync.Mutex

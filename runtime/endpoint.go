@@ -39,6 +39,7 @@ type Endpoint struct {
 	handle   Handler
 	dispatch DispatchFunc
 	hung     atomic.Int64 // handlers given up past their max handling time
+	auditor  *auditor     // nil with auditing off
 
 	mu       sync.Mutex
 	handlers map[string]*registration
@@ -134,6 +135,10 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 	}
 	ep.records = ep.client.deliveryRecords(ctx, ep.name)
 	ep.metrics = ep.newMetrics()
+	if err := ep.prepareAudit(ctx); err != nil {
+		return err
+	}
+	ep.publishSchemas(ctx)
 	ep.buildChains()
 	p, err := pump.Start(ctx, pump.Config{
 		Sources:     ep.sources(),
@@ -151,6 +156,7 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 		return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
 	}
 	ep.pump = p
+	ep.auditor.start()
 	ep.metrics.start()
 	ep.started = true
 	ep.log.Info("gobus: endpoint started", "handles", ep.handledTypes(), "concurrency", ep.cfg.concurrency)
@@ -228,6 +234,7 @@ func (ep *Endpoint) Stop(ctx context.Context) error {
 		} else {
 			ep.log.Info("gobus: endpoint stopped")
 		}
+		ep.auditor.stop(ctx)
 		ep.client.removeEndpoint(ep)
 	})
 	return ep.stopErr

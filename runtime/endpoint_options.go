@@ -27,6 +27,7 @@ type endpointConfig struct {
 
 	middleware         []Middleware
 	dispatchMiddleware []DispatchMiddleware
+	audit              bool // see WithAudit
 }
 
 // DefaultConcurrency is how many handlers an endpoint runs at once unless

@@ -52,6 +52,7 @@ type clientConfig struct {
 	middleware         []Middleware
 	dispatchMiddleware []DispatchMiddleware
 	tracing            *tracing // nil: the global tracer provider
+	audit              auditConfig
 }
 
 func defaultClientConfig() clientConfig {
@@ -196,6 +197,9 @@ func (c *clientConfig) validate() error {
 		return invalidf("WithLogger: the logger must not be nil")
 	}
 	if err := c.metrics.validate(); err != nil {
+		return err
+	}
+	if err := c.audit.validate(); err != nil {
 		return err
 	}
 	return c.validateAuth()

@@ -26,7 +26,7 @@ func TestDefaultNames(t *testing.T) {
 // "cx_queue"'s events stream and prefix "cx"'s queue of endpoint "events"
 // were both "cx_queue_events".
 func TestStreamNamesAreInjective(t *testing.T) {
-	parts := []string{"cx", "cx_queue", "queue", "queue_cx", "events", "errors", "cx-queue", "q_events", "a_errors", "x", "KV", "kv", "OBJ", "deliveries"}
+	parts := []string{"cx", "cx_queue", "queue", "queue_cx", "events", "errors", "cx-queue", "q_events", "a_errors", "x", "KV", "kv", "OBJ", "deliveries", "audit", "schemas"}
 	owner := map[string]string{}
 	claim := func(stream, who string) {
 		if prev, ok := owner[stream]; ok && prev != who {
@@ -42,6 +42,8 @@ func TestStreamNamesAreInjective(t *testing.T) {
 		claim(n.EventsStream(), "events of "+prefix)
 		claim(n.ErrorsStream(), "errors of "+prefix)
 		claim("KV_"+n.DeliveriesBucket(), "deliveries bucket of "+prefix)
+		claim("KV_"+n.SchemasBucket(), "schemas bucket of "+prefix)
+		claim(n.AuditStream(), "audit of "+prefix)
 		for _, endpoint := range parts {
 			if ValidToken(endpoint) {
 				claim(n.QueueStream(endpoint), "queue "+endpoint+" of "+prefix)

@@ -9,7 +9,7 @@ import (
 // schedule subjects too, whatever the endpoints are called: a server
 // refuses a stream whose subjects overlap another's.
 func TestStreamSubjectsAreDisjoint(t *testing.T) {
-	endpoints := []string{"sales", "evt", "cmd", "sched", "reply", "retry", "err", "x"}
+	endpoints := []string{"sales", "evt", "cmd", "sched", "reply", "retry", "err", "audit", "x"}
 	in := &Installer{Names: Names{Prefix: DefaultPrefix}}
 	type owned struct{ subject, stream string }
 	var all []owned
@@ -20,6 +20,7 @@ func TestStreamSubjectsAreDisjoint(t *testing.T) {
 	}
 	add("events", in.EventsStreamConfig().Subjects)
 	add("errors", in.ErrorsStreamConfig().Subjects)
+	add("audit", in.AuditStreamConfig(0).Subjects)
 	for _, e := range endpoints {
 		add("queue "+e, in.QueueStreamConfig(e).Subjects)
 	}
