@@ -30,9 +30,10 @@ func newShowCommand(o *options) *cobra.Command {
 		Short: "Show one failed message: headers, error, stack and body",
 		Long: `show prints a failed message's headers, its error and stack, and its body.
 The body is printed as JSON when its type is known: linked into this
-binary, or in the descriptor set given with --descriptors (make one with
-buf build -o contracts.binpb). Otherwise, or when it does not decode as
-that type, it is printed as hex.`,
+binary, in the descriptor set given with --descriptors (make one with
+buf build -o contracts.binpb), or in the schema registry, where endpoints
+publish the descriptors of their types at start. Otherwise, or when it
+does not decode as that type, it is printed as hex.`,
 		Example: `  gobus errors show 12
   gobus errors show 12 --descriptors contracts.binpb`,
 		Args: oneID,
@@ -50,7 +51,7 @@ that type, it is printed as hex.`,
 				if err != nil {
 					return err
 				}
-				return o.show(found[0], types)
+				return o.show(found[0], types, openRegistry(ctx, sess))
 			})
 		},
 	}
@@ -59,8 +60,13 @@ that type, it is printed as hex.`,
 }
 
 // show prints one failed message, as JSON with --json.
-func (o *options) show(f *failed, types *protoregistry.Types) error {
+func (o *options) show(f *failed, types *protoregistry.Types, reg *registryDecoder) error {
 	body, decoded := decodeBody(types, f)
+	if !decoded {
+		if s, ok := reg.decode(f); ok {
+			body, decoded = s, true
+		}
+	}
 	if !o.jsonOut {
 		printFailed(o.out, f, body, decoded)
 		return nil
@@ -103,7 +109,7 @@ func printFailed(w io.Writer, f *failed, body any, decoded bool) {
 	if decoded {
 		fmt.Fprintf(w, "body (%s):\n%s\n", f.Type, body)
 	} else {
-		fmt.Fprintf(w, "body (%d bytes; type %s not linked into this binary, or the body is not one: pass --descriptors to decode):\n%s\n", len(f.Body), f.Type, body)
+		fmt.Fprintf(w, "body (%d bytes; type %s unknown to this binary and the schema registry, or the body is not one: pass --descriptors to decode):\n%s\n", len(f.Body), f.Type, body)
 	}
 }
 
