@@ -204,6 +204,16 @@ func (b *headerBuilder) header() nats.Header {
 // clients capitalise them. CloudEvents attribute values are
 // percent-decoded (DecodeAttribute).
 func Parse(h nats.Header, data []byte) (*Envelope, error) {
+	e := new(Envelope)
+	if err := ParseInto(e, h, data); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ParseInto is [Parse] into e, which it overwrites: a receiver that holds
+// the envelope in a larger struct saves an allocation per message.
+func ParseInto(e *Envelope, h nats.Header, data []byte) error {
 	r, found := read(h)
 	if _, ok := h[HeaderMsgID]; ok {
 		found++
@@ -214,9 +224,14 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 		r, _ = read(h)
 	}
 	if isStructured(r.contentType) || isLegacyStructured(r, data) {
-		return parseStructured(r, data)
+		s, err := parseStructured(r, data)
+		if err != nil {
+			return err
+		}
+		*e = *s
+		return nil
 	}
-	return parseBinary(r, data)
+	return parseBinary(e, r, data)
 }
 
 // isLegacyStructured reports whether a message without ce-specversion and
@@ -273,10 +288,10 @@ func isStructured(contentType string) bool {
 }
 
 // parseBinary reads a binary-mode message's envelope from its headers.
-func parseBinary(r headerValues, data []byte) (*Envelope, error) {
+func parseBinary(e *Envelope, r headerValues, data []byte) error {
 	var d attributeDecoder
 	specVersion := d.decode(HeaderSpecVersion, r.specVersion)
-	e := &Envelope{
+	*e = Envelope{
 		ID:            d.decode(HeaderID, r.id),
 		Type:          d.decode(HeaderType, r.typ),
 		Source:        d.decode(HeaderSource, r.source),
@@ -291,16 +306,16 @@ func parseBinary(r headerValues, data []byte) (*Envelope, error) {
 	e.ContentType, e.ContentTypeFrom = binaryContentType(&d, r)
 	sentAt := d.decode(HeaderTime, r.time)
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
 	if err := checkRequired(specVersion, e, "CloudEvents header ", HeaderSpecVersion, HeaderID, HeaderType, HeaderSource); err != nil {
-		return nil, err
+		return err
 	}
 	if err := e.setTime(HeaderTime, sentAt); err != nil {
-		return nil, err
+		return err
 	}
 	e.setDefaults()
-	return e, nil
+	return nil
 }
 
 // binaryContentType is the body's media type in binary mode:
