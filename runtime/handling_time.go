@@ -78,9 +78,16 @@ type handlerTry struct {
 	state    atomic.Int32
 }
 
-func (ep *Endpoint) newTry(ctx context.Context, d *delivery) *handlerTry {
+// newTry starts try number try (0 the first) of d's handler. The first
+// lives in d's allocation; a later one has its own, since the watch may
+// still hold the one before (overrun reads its state after giving up).
+func (ep *Endpoint) newTry(ctx context.Context, d *delivery, try int) *handlerTry {
 	limit := ep.maxHandlingFor(d.reg.route.Type)
-	t := &handlerTry{ep: ep, d: d, limit: limit, deadline: time.Now().Add(limit)}
+	t := &d.first
+	if try > 0 {
+		t = new(handlerTry)
+	}
+	t.ep, t.d, t.limit, t.deadline = ep, d, limit, time.Now().Add(limit)
 	t.ctx, t.cancel = context.WithCancelCause(ctx)
 	return t
 }
@@ -101,8 +108,17 @@ func (t *handlerTry) returned() bool { return t.state.CompareAndSwap(tryRunning,
 // returned because its context ended at the max handling time failed with
 // a [*TimeoutError].
 func (t *handlerTry) outcome(err error) error {
+	if err == nil || !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return t.timedOut(err)
+}
+
+// timedOut is outcome's slow path, apart so that te is allocated only
+// for a handler that failed with its context ended.
+func (t *handlerTry) timedOut(err error) error {
 	var te *TimeoutError
-	if err != nil && errors.Is(err, context.Canceled) && errors.As(context.Cause(t.ctx), &te) {
+	if errors.As(context.Cause(t.ctx), &te) {
 		return te
 	}
 	return err

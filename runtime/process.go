@@ -22,7 +22,7 @@ const crashAllowance = 3
 // delivery is one delivered message on its way through the endpoint.
 type delivery struct {
 	msg    jetstream.Msg
-	meta   *jetstream.MsgMetadata
+	meta   *jetstream.MsgMetadata // nil until metadata reads it
 	mc     *MessageContext
 	reg    *registration
 	policy RetryPolicy
@@ -31,6 +31,27 @@ type delivery struct {
 	gate     *gate // the gate d passed, nil until admitted
 	alone    bool  // d passed the gate alone, as a suspect
 	released atomic.Bool
+
+	// The message context, its envelope and the first try share the
+	// delivery's allocation: one per message rather than four.
+	context  MessageContext
+	envelope wire.Envelope
+	first    handlerTry
+}
+
+// metadata is the message's JetStream metadata, read on the slow paths
+// only (records, the error stream): the hot path needs the delivery count
+// alone, which deliveryCount reads from the ack subject.
+func (d *delivery) metadata() *jetstream.MsgMetadata {
+	if d.meta == nil {
+		meta, err := d.msg.Metadata()
+		if err != nil {
+			// process checked the ack subject as Metadata does.
+			meta = &jetstream.MsgMetadata{NumDelivered: uint64(d.n)}
+		}
+		d.meta = meta
+	}
+	return d.meta
 }
 
 // process handles one delivered message under the endpoint's retry policy:
@@ -44,16 +65,16 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg, w pump.Watch
 			ep.rescue(ctx, msg, r)
 		}
 	}()
-	meta, err := msg.Metadata()
-	if err != nil {
+	n, ok := deliveryCount(msg.Reply())
+	if !ok {
+		_, err := msg.Metadata()
 		// Not a JetStream message; nothing to ack or retry.
 		ep.log.Error("gobus: received a message without JetStream metadata", "subject", msg.Subject(), "error", err)
 		return
 	}
-	d := &delivery{msg: msg, meta: meta, n: int(meta.NumDelivered)}
-	d.mc, d.reg, err = ep.prepare(msg, meta)
-	if err != nil {
-		ep.moveToErrors(ctx, msg, meta, err, 1)
+	d := &delivery{msg: msg, n: n}
+	if err := ep.prepare(d); err != nil {
+		ep.moveToErrors(ctx, msg, d.metadata(), err, 1)
 		return
 	}
 	d.policy = ep.policyFor(d.reg.route)
@@ -70,12 +91,12 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg, w pump.Watch
 func (ep *Endpoint) tryAll(ctx context.Context, d *delivery, w pump.Watch) {
 	msg, err := d.reg.decode(bodyOf(d.mc))
 	if err != nil {
-		ep.moveToErrors(ctx, d.msg, d.meta, err, d.mc.attempt)
+		ep.moveToErrors(ctx, d.msg, d.metadata(), err, d.mc.attempt)
 		return
 	}
 	for try := 0; ; try++ {
 		d.mc.attempt = d.policy.attempt(d.n, try)
-		err, abandoned := ep.attempt(ctx, d, w, msg)
+		err, abandoned := ep.attempt(ctx, d, w, msg, try)
 		if abandoned {
 			return // the watch gave up on the handler and settled the message
 		}
@@ -96,7 +117,7 @@ func (ep *Endpoint) tryAll(ctx context.Context, d *delivery, w pump.Watch) {
 			// instance or the next start.
 			ep.handBack(d.msg)
 		case StepErrorStream:
-			ep.moveToErrors(ctx, d.msg, d.meta, err, d.mc.attempt)
+			ep.moveToErrors(ctx, d.msg, d.metadata(), err, d.mc.attempt)
 		default:
 			ep.retryLater(ctx, d, err)
 		}
@@ -108,12 +129,12 @@ func (ep *Endpoint) tryAll(ctx context.Context, d *delivery, w pump.Watch) {
 // to the error stream once the policy's delayed deliveries are spent.
 func (ep *Endpoint) retryLater(ctx context.Context, d *delivery, err error) {
 	if d.n > d.policy.Delayed {
-		ep.moveToErrors(ctx, d.msg, d.meta, err, d.mc.attempt)
+		ep.moveToErrors(ctx, d.msg, d.metadata(), err, d.mc.attempt)
 		return
 	}
 	delay := d.policy.delay(d.n)
 	ep.log.Warn("gobus: handler failed; the message will be delivered again after a delay", d.logAttrs("retry_in", delay, "error", errorText(err))...)
-	ep.records.outcome(ctx, d.meta, outcomeRetry)
+	ep.records.outcome(ctx, d.metadata(), outcomeRetry)
 	if err := d.msg.NakWithDelay(delay); err != nil {
 		ep.log.Warn("gobus: asking for a delayed delivery failed; the server redelivers after the ack wait", d.logAttrs("error", err)...)
 	}
@@ -123,8 +144,8 @@ func (ep *Endpoint) retryLater(ctx context.Context, d *delivery, err error) {
 // the dispatch of what it sent. abandoned reports that the handler ran
 // past its max handling time and the watch settled the message instead:
 // its outcome is dropped.
-func (ep *Endpoint) attempt(ctx context.Context, d *delivery, w pump.Watch, msg proto.Message) (err error, abandoned bool) {
-	t := ep.newTry(ctx, d)
+func (ep *Endpoint) attempt(ctx context.Context, d *delivery, w pump.Watch, msg proto.Message, try int) (err error, abandoned bool) {
+	t := ep.newTry(ctx, d, try)
 	w.Until(t.deadline, t)
 	err = ep.call(t.ctx, d.mc, msg)
 	if !t.returned() {
@@ -156,28 +177,30 @@ func (ep *Endpoint) policyFor(r Route) RetryPolicy {
 	return ep.cfg.retry
 }
 
-// prepare reads the envelope and finds the handler. The subject is checked
-// before the handler lookup, so a message on a subject its type does not
-// belong on is refused alike by every endpoint.
-func (ep *Endpoint) prepare(msg jetstream.Msg, meta *jetstream.MsgMetadata) (*MessageContext, *registration, error) {
-	env, err := wire.Parse(msg.Headers(), msg.Data())
-	if err != nil {
-		return nil, nil, err
+// prepare reads d's envelope and finds its handler, setting d.mc and
+// d.reg. The subject is checked before the handler lookup, so a message on
+// a subject its type does not belong on is refused alike by every
+// endpoint.
+func (ep *Endpoint) prepare(d *delivery) error {
+	msg, env := d.msg, &d.envelope
+	if err := wire.ParseInto(env, msg.Headers(), msg.Data()); err != nil {
+		return err
 	}
 	if err := ep.checkSubject(env.Type, msg.Subject()); err != nil {
-		return nil, nil, err
+		return err
 	}
 	reg, ok := ep.handlers[env.Type]
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: endpoint %s has no handler for message type %s", ErrNoRoute, ep.name, wire.Quote(env.Type))
+		return fmt.Errorf("%w: endpoint %s has no handler for message type %s", ErrNoRoute, ep.name, wire.Quote(env.Type))
 	}
-	mc := &MessageContext{
+	d.context = MessageContext{
 		ep:       ep,
 		env:      env,
 		headers:  msg.Headers(),
 		subject:  msg.Subject(),
-		attempt:  int(meta.NumDelivered),
-		delivery: int(meta.NumDelivered),
+		attempt:  d.n,
+		delivery: d.n,
 	}
-	return mc, reg, nil
+	d.mc, d.reg = &d.context, reg
+	return nil
 }

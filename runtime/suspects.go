@@ -83,24 +83,24 @@ func (ep *Endpoint) admit(ctx context.Context, d *delivery) bool {
 		d.gate = ep.gate
 		return true
 	}
-	rec, known := ep.records.get(ctx, d.meta)
+	rec, known := ep.records.get(ctx, d.metadata())
 	if known && rec.explains(d.n) {
 		ep.gate.enter()
 		d.gate = ep.gate
 		return true
 	}
 	if !known && d.n > 1+d.policy.Delayed+crashAllowance {
-		ep.moveToErrors(ctx, d.msg, d.meta, &exhaustedError{deliveries: d.n}, d.policy.MaxAttempts())
+		ep.moveToErrors(ctx, d.msg, d.metadata(), &exhaustedError{deliveries: d.n}, d.policy.MaxAttempts())
 		return false
 	}
 	if rec.kind == outcomeSuspect && rec.alone >= suspectAllowance {
-		ep.moveToErrors(ctx, d.msg, d.meta, &exhaustedError{deliveries: d.n, alone: rec.alone}, d.mc.attempt)
+		ep.moveToErrors(ctx, d.msg, d.metadata(), &exhaustedError{deliveries: d.n, alone: rec.alone}, d.mc.attempt)
 		return false
 	}
 	ep.gate.enterAlone()
 	// Recorded once alone, right before the handler runs: a suspect
 	// waiting at the gate is not to blame for a death.
-	ep.records.put(ctx, d.meta, record{kind: outcomeSuspect, delivery: d.n, alone: rec.alone + 1})
+	ep.records.put(ctx, d.metadata(), record{kind: outcomeSuspect, delivery: d.n, alone: rec.alone + 1})
 	ep.log.Info("gobus: running a message alone: its last delivery ended without an outcome", d.logAttrs("runs_alone", rec.alone+1)...)
 	d.gate, d.alone = ep.gate, true
 	return true
