@@ -45,6 +45,8 @@ type config struct {
 	rate        int
 	duration    time.Duration
 	profile     string
+	memprofile  string
+	only        string
 	watermill   bool
 	postgres    string
 }
@@ -65,6 +67,8 @@ func main() {
 	flag.BoolVar(&cfg.watermill, "watermill", true, "also run the workloads through Watermill (bench/watermill, its own module)")
 	flag.StringVar(&cfg.postgres, "postgres", os.Getenv("GOBUS_TEST_POSTGRES"), "PostgreSQL DSN for the outbox row (default GOBUS_TEST_POSTGRES; none: SQLite only)")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round to this file")
+	flag.StringVar(&cfg.memprofile, "memprofile", "", "with -only allocs: write an allocation profile of the gobus pump to this file")
+	flag.StringVar(&cfg.only, "only", "", "run one workload only: allocs")
 	flag.Parse()
 	if cfg.prefetch <= 0 {
 		cfg.prefetch = 4 * cfg.concurrency
@@ -91,6 +95,18 @@ func run(cfg config, out io.Writer) error {
 	b := &bench{cfg: cfg, client: client, js: client.JetStream()}
 	if err := b.setup(ctx); err != nil {
 		return err
+	}
+	switch cfg.only {
+	case "":
+	case "allocs":
+		return b.allocsOnly(ctx, out)
+	case "codegen":
+		b := &bench{cfg: cfg}
+		stop := b.startProfile()
+		defer stop()
+		return printCodegen(out, cfg.rounds)
+	default:
+		return fmt.Errorf("-only %q: the workloads are: allocs, codegen", cfg.only)
 	}
 
 	fmt.Fprintf(out, "gobus bench: %d messages a round, %d rounds, window %d, concurrency %d, prefetch %d, %d msg/s for latency\n\n",
@@ -124,10 +140,15 @@ func run(cfg config, out io.Writer) error {
 		return fmt.Errorf("outbox: %w", err)
 	}
 
-	var wm *peer
+	var wms []*peer
 	if cfg.watermill {
-		if wm, err = runWatermill(srv.url, cfg); err != nil {
-			fmt.Fprintf(out, "watermill: skipped: %v\n\n", err)
+		for _, w := range watermillPeers {
+			p, err := runWatermill(srv.url, cfg, w.flag, w.name)
+			if err != nil {
+				fmt.Fprintf(out, "watermill %s: skipped: %v\n\n", w.name, err)
+				continue
+			}
+			wms = append(wms, p)
 		}
 	}
 
@@ -137,9 +158,11 @@ func run(cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "%-28s %14s %16s %14s %8.2f\n", "latency p50", rawLat.p50.Round(time.Microsecond), "", gobusLat.p50.Round(time.Microsecond), float64(gobusLat.p50)/float64(rawLat.p50))
 	fmt.Fprintf(out, "%-28s %14s %16s %14s %8.2f\n", "latency p99", rawLat.p99.Round(time.Microsecond), "", gobusLat.p99.Round(time.Microsecond), float64(gobusLat.p99)/float64(rawLat.p99))
 	fmt.Fprintf(out, "%-28s %14.1f %16s %14.1f\n", "allocs per handled message", rawAllocs, "", allocs)
-	if wm != nil {
-		fmt.Fprintf(out, "\nWatermill (watermill-nats, JetStream): send %.0f/s (%.2f of raw), pump %.0f/s (%.2f of raw), latency p50 %s, p99 %s\n",
-			wm.send, wm.send/rawSend, wm.pump, wm.pump/rawPump, wm.p50.Round(time.Microsecond), wm.p99.Round(time.Microsecond))
+	for _, wm := range wms {
+		fmt.Fprintf(out, "\nWatermill (watermill-nats %s): send %.0f/s (%.2f of raw), pump %.0f/s (%.2f of raw), latency p50 %s, p99 %s\n",
+			wm.name, wm.send, wm.send/rawSend, wm.pump, wm.pump/rawPump, wm.p50.Round(time.Microsecond), wm.p99.Round(time.Microsecond))
+		fmt.Fprintf(out, "  gobus ÷ it: send %.2f, pump %.2f, p50 %.2f, p99 %.2f (p50, p99: below 1 is gobus ahead)\n",
+			gobusSend/wm.send, gobusPump/wm.pump, float64(gobusLat.p50)/float64(wm.p50), float64(gobusLat.p99)/float64(wm.p99))
 	}
 	printObservability(out, obs)
 	printOutboxes(out, boxes)
