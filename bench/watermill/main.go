@@ -4,7 +4,13 @@
 // out of gobus's dependencies; go run ./bench calls it and prints its
 // figures next to gobus's.
 //
-//	go run . -url nats://127.0.0.1:4222
+//	go run . -url nats://127.0.0.1:4222 -peer nats
+//
+// Two peers: -peer jetstream is watermill-nats' pkg/jetstream (a pull
+// consumer handing out one message at a time, each ack awaited); -peer
+// nats is its pkg/nats in JetStream mode tuned as its authors recommend
+// for throughput: a durable queue push consumer, -subscribers
+// subscriptions delivering at once, and AckAsync.
 package main
 
 import (
@@ -19,12 +25,54 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-const topic = "wm_work"
+// topic is the stream and subject of the run's peer.
+var topic = "wm_work"
+
+// peerKit is how one peer publishes and subscribes.
+type peerKit struct {
+	publisher  func(nc *nats.Conn) (message.Publisher, error)
+	subscriber func(url string) (message.Subscriber, error)
+}
+
+func kitFor(peer string, subscribers, prefetch int) (peerKit, error) {
+	logger := watermill.NopLogger{}
+	switch peer {
+	case "jetstream":
+		return peerKit{
+			publisher: func(nc *nats.Conn) (message.Publisher, error) {
+				return wmjs.NewPublisher(wmjs.PublisherConfig{Conn: nc, Logger: logger, ConfigureStream: streamConfig})
+			},
+			subscriber: func(url string) (message.Subscriber, error) {
+				// Its own connection: Close drains the subscriber's connection.
+				return wmjs.NewSubscriber(wmjs.SubscriberConfig{URL: url, Logger: logger, ConfigureStream: streamConfig,
+					ResourceInitializer: wmjs.GroupedConsumer("bench")})
+			},
+		}, nil
+	case "nats":
+		js := wmnats.JetStreamConfig{
+			AckAsync:         true,
+			DurablePrefix:    "bench",
+			SubscribeOptions: []nats.SubOpt{nats.DeliverAll(), nats.AckExplicit(), nats.MaxAckPending(prefetch)},
+		}
+		return peerKit{
+			publisher: func(nc *nats.Conn) (message.Publisher, error) {
+				return wmnats.NewPublisherWithNatsConn(nc, wmnats.PublisherPublishConfig{
+					Marshaler: &wmnats.NATSMarshaler{}, SubjectCalculator: wmnats.DefaultSubjectCalculator, JetStream: js}, logger)
+			},
+			subscriber: func(url string) (message.Subscriber, error) {
+				return wmnats.NewSubscriber(wmnats.SubscriberConfig{URL: url, QueueGroupPrefix: "bench",
+					SubscribersCount: subscribers, JetStream: js, CloseTimeout: 5 * time.Second}, logger)
+			},
+		}, nil
+	}
+	return peerKit{}, fmt.Errorf("-peer %q: use jetstream or nats", peer)
+}
 
 func main() {
 	url := flag.String("url", nats.DefaultURL, "NATS server URL")
@@ -32,8 +80,17 @@ func main() {
 	rounds := flag.Int("rounds", 5, "rounds per workload; medians are reported")
 	rate := flag.Int("rate", 2000, "messages per second in the latency workload")
 	duration := flag.Duration("duration", 3*time.Second, "length of the latency round")
+	peer := flag.String("peer", "jetstream", "watermill-nats package: jetstream, or nats (JetStream mode, AckAsync)")
+	subscribers := flag.Int("subscribers", 16, "with -peer nats: subscriptions delivering at once (gobus's concurrency)")
+	prefetch := flag.Int("prefetch", 64, "with -peer nats: the consumer's max ack pending (gobus's prefetch)")
 	flag.Parse()
-	if err := run(*url, *n, *rounds, *rate, *duration); err != nil {
+	kit, err := kitFor(*peer, *subscribers, *prefetch)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "watermill bench:", err)
+		os.Exit(2)
+	}
+	topic = "wm_" + *peer
+	if err := run(kit, *url, *n, *rounds, *rate, *duration); err != nil {
 		fmt.Fprintln(os.Stderr, "watermill bench:", err)
 		os.Exit(1)
 	}
@@ -45,7 +102,7 @@ func streamConfig(t string) jetstream.StreamConfig {
 		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}
 }
 
-func run(url string, n, rounds, rate int, duration time.Duration) error {
+func run(kit peerKit, url string, n, rounds, rate int, duration time.Duration) error {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		return err
@@ -58,8 +115,7 @@ func run(url string, n, rounds, rate int, duration time.Duration) error {
 	if _, err := js.CreateOrUpdateStream(context.Background(), streamConfig(topic)); err != nil {
 		return err
 	}
-	logger := watermill.NopLogger{}
-	pub, err := wmjs.NewPublisher(wmjs.PublisherConfig{Conn: nc, Logger: logger, ConfigureStream: streamConfig})
+	pub, err := kit.publisher(nc)
 	if err != nil {
 		return err
 	}
@@ -78,7 +134,7 @@ func run(url string, n, rounds, rate int, duration time.Duration) error {
 		if err := publish(pub, n, body); err != nil {
 			return err
 		}
-		rate, err := pump(url, logger, n, nil)
+		rate, err := pump(kit, url, n, nil)
 		if err != nil {
 			return err
 		}
@@ -87,7 +143,7 @@ func run(url string, n, rounds, rate int, duration time.Duration) error {
 	if err := purge(js); err != nil {
 		return err
 	}
-	p50, p99, err := latency(pub, url, logger, rate, duration)
+	p50, p99, err := latency(kit, pub, url, rate, duration)
 	if err != nil {
 		return err
 	}
@@ -100,7 +156,7 @@ func run(url string, n, rounds, rate int, duration time.Duration) error {
 
 // publish sends n messages with Publisher.Publish, which waits for each
 // acknowledgement, in calls of 100 messages.
-func publish(pub *wmjs.Publisher, n int, body []byte) error {
+func publish(pub message.Publisher, n int, body []byte) error {
 	batch := make([]*message.Message, 0, 100)
 	for i := range n {
 		batch = append(batch, message.NewMessage(watermill.NewUUID(), body))
@@ -116,10 +172,8 @@ func publish(pub *wmjs.Publisher, n int, body []byte) error {
 
 // pump subscribes, acks n messages and returns the rate; each is given to
 // observe first, if set.
-func pump(url string, logger watermill.LoggerAdapter, n int, observe func(*message.Message)) (float64, error) {
-	// Its own connection: Close drains the subscriber's connection.
-	sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{URL: url, Logger: logger, ConfigureStream: streamConfig,
-		ResourceInitializer: wmjs.GroupedConsumer("bench")})
+func pump(kit peerKit, url string, n int, observe func(*message.Message)) (float64, error) {
+	sub, err := kit.subscriber(url)
 	if err != nil {
 		return 0, err
 	}
@@ -152,13 +206,13 @@ func pump(url string, logger watermill.LoggerAdapter, n int, observe func(*messa
 }
 
 // latency publishes at a fixed rate and measures publish to handled.
-func latency(pub *wmjs.Publisher, url string, logger watermill.LoggerAdapter, rate int, duration time.Duration) (time.Duration, time.Duration, error) {
+func latency(kit peerKit, pub message.Publisher, url string, rate int, duration time.Duration) (time.Duration, time.Duration, error) {
 	n := int(float64(rate) * duration.Seconds())
 	var mu sync.Mutex
 	var lat []time.Duration
 	done := make(chan error, 1)
 	go func() {
-		_, err := pump(url, logger, n, func(m *message.Message) {
+		_, err := pump(kit, url, n, func(m *message.Message) {
 			sent, _ := strconv.ParseInt(m.Metadata.Get("sent"), 10, 64)
 			mu.Lock()
 			lat = append(lat, time.Since(time.Unix(0, sent)))
