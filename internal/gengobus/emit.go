@@ -39,6 +39,9 @@ func emit(gen *protogen.Plugin, cf *contractFile) error {
 		emitSaga(gen, f, s)
 	}
 
+	// protogen formats the file again when it rewrites the imports; a
+	// first pass through go/format here would double the work.
+	f.NoFormat = true
 	g := gen.NewGeneratedFile(cf.file.GeneratedFilenamePrefix+".gobus.go", cf.file.GoImportPath)
 	if err := f.Render(g); err != nil {
 		return fmt.Errorf("%s: rendering the generated code: %w", cf.file.Desc.Path(), err)
