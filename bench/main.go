@@ -167,6 +167,10 @@ func run(cfg config, out io.Writer) error {
 	printObservability(out, obs)
 	printOutboxes(out, boxes)
 	fmt.Fprintln(out)
+	if err := printCodegen(out, 3); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
 	fmt.Fprintf(out, "ratio send %.2f\n", gobusSend/rawSend)
 	fmt.Fprintf(out, "ratio pump %.2f\n", gobusPump/rawPump)
 	fmt.Fprintf(out, "ratio p99 %.2f\n", float64(gobusLat.p99)/float64(rawLat.p99))
