@@ -325,7 +325,11 @@ func (c *Client) destination(out Outgoing) (string, error) {
 	if out.Route.Kind == KindReply {
 		return out.to, nil
 	}
-	return c.subjectFor(out.Route)
+	subject, err := c.subjectFor(out.Route)
+	if err != nil || len(out.Route.Filter) == 0 {
+		return subject, err
+	}
+	return filteredSubject(subject, out)
 }
 
 // checkSize fails with [ErrTooLarge] when msg is larger than the server

@@ -55,6 +55,9 @@ type registration struct {
 	subject string // where the type arrives, computed at Start
 	decode  func(body) (proto.Message, error)
 	call    Handler // the user's handler, typed
+
+	// filterSubjects are an event's consumer filter subjects.
+	filterSubjects []string
 }
 
 // NewEndpoint returns the endpoint name hosted by client c. The name is a
@@ -176,7 +179,7 @@ func (ep *Endpoint) sources() []pump.Source {
 	var events []string
 	for _, reg := range ep.handlers {
 		if reg.route.Kind == KindEvent {
-			events = append(events, names.EventSubject(reg.route.Subject))
+			events = append(events, reg.filterSubjects...)
 		}
 	}
 	sort.Strings(events)

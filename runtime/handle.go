@@ -24,9 +24,17 @@ func HandleCommand[M proto.Message](ep *Endpoint, r *CommandRoute[M], h HandlerF
 }
 
 // HandleEvent has ep handle events on route r with h, subscribing ep to
-// them. The generated RegisterXHandler functions call it.
-func HandleEvent[M proto.Message](ep *Endpoint, r *EventRoute[M], h HandlerFunc[M]) error {
-	return ep.register(newRegistration(r.route, h))
+// them: to every one, or with filters to those that match one of them
+// (the server filters; see [Filter]). The generated RegisterXHandler
+// functions call it.
+func HandleEvent[M proto.Message](ep *Endpoint, r *EventRoute[M], h HandlerFunc[M], filters ...Filter) error {
+	reg := newRegistration(r.route, h)
+	subjects, err := ep.eventSubjects(r.route, filters)
+	if err != nil {
+		return err
+	}
+	reg.filterSubjects = subjects
+	return ep.register(reg)
 }
 
 func newRegistration[M proto.Message](r Route, h HandlerFunc[M]) *registration {

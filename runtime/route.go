@@ -48,6 +48,11 @@ type Route struct {
 	// Subject is the last part of the NATS subject: the proto full name
 	// unless the contract overrides it.
 	Subject string
+	// Filter names an event's filter fields, in the contract's order:
+	// their values' tokens follow Subject in the event's subject, and
+	// subscribers filter on them (see [Filter]). Empty for most events,
+	// and for commands.
+	Filter []string
 }
 
 // CommandRoute is the typed route of a command of type M. Only
@@ -80,10 +85,12 @@ func (r *CommandRoute[M]) Route() Route { return r.route }
 type EventRoute[M proto.Message] struct{ route Route }
 
 // NewEventRoute returns the route of event type M, which travels on
-// subject suffix subject. Generated code calls it; users do not need to.
-// Like [NewCommandRoute], it panics if messageType or subject is invalid.
-func NewEventRoute[M proto.Message](messageType, subject string) *EventRoute[M] {
-	r := Route{Type: messageType, Kind: KindEvent, Subject: subject}
+// subject suffix subject, followed by the tokens of its filter fields
+// when it has some. Generated code calls it; users do not need to. Like
+// [NewCommandRoute], it panics if messageType, subject or a filter field
+// name is invalid.
+func NewEventRoute[M proto.Message](messageType, subject string, filter ...string) *EventRoute[M] {
+	r := Route{Type: messageType, Kind: KindEvent, Subject: subject, Filter: filter}
 	mustValidate(r)
 	return &EventRoute[M]{r}
 }
@@ -112,7 +119,7 @@ func RegisterRoutes(routes ...Route) {
 			routeTable.conflicts = append(routeTable.conflicts, strings.TrimPrefix(err.Error(), ErrInvalidOption.Error()+": "))
 			continue
 		}
-		if prev, ok := routeTable.routes[r.Type]; ok && prev != r {
+		if prev, ok := routeTable.routes[r.Type]; ok && !sameRoute(prev, r) {
 			routeTable.conflicts = append(routeTable.conflicts,
 				fmt.Sprintf("message type %s is registered twice with different routes (%+v and %+v): two generated packages declare the same proto full name", r.Type, prev, r))
 			continue

@@ -31,7 +31,7 @@ func (r Route) validate() error {
 	default:
 		return invalidf("route of %s: kind %v is neither KindCommand nor KindEvent", r.Type, r.Kind)
 	}
-	return nil
+	return r.validateFilter()
 }
 
 // mustValidate panics with r's validation error, for the route

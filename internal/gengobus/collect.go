@@ -49,6 +49,7 @@ func collect(gen *protogen.Plugin) ([]*contractFile, error) {
 	}
 	assignReplyTypes(files)
 	checkSubjects(files, &ms)
+	checkFilteredSubjects(files, &ms)
 	checkGroups(files, &ms)
 	checkSagas(files, &ms)
 	checkGoNames(gen, files, &ms)
@@ -142,10 +143,15 @@ func (r reader) command(o *gobusv1.CommandOptions) *contract {
 func (r reader) event(o *gobusv1.EventOptions) *contract {
 	ext := gobusv1.E_Event.TypeDescriptor().Number()
 	subject, ok := r.subject(o.GetSubject(), "event", r.pos(ext, eventSubjectField))
-	if !ok {
+	filter, filterOK := r.filterFields(o.GetFilterFields())
+	if !ok || !filterOK {
 		return nil
 	}
-	return &contract{msg: r.m, at: r.pos(ext), kind: kindEvent, subject: subject, names: newContractNames(r.m, kindEvent)}
+	c := &contract{msg: r.m, at: r.pos(ext), kind: kindEvent, subject: subject, filter: filter, names: newContractNames(r.m, kindEvent)}
+	if len(filter) > 0 {
+		c.names.Filter = r.m.GoIdent.GoName + "Filter"
+	}
+	return c
 }
 
 // subject returns the subject override, or the message's full name, and

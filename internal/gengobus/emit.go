@@ -31,6 +31,9 @@ func emit(gen *protogen.Plugin, cf *contractFile) error {
 	}
 	for _, c := range cf.messages {
 		emitHandler(f, c)
+		if len(c.filter) > 0 {
+			emitFilter(f, c)
+		}
 	}
 	for _, g := range cf.groups {
 		emitGroup(f, g)
@@ -96,7 +99,7 @@ func emitRoutes(f *jen.File, cf *contractFile) {
 			defs = append(defs,
 				commentBlock(fmt.Sprintf("%s routes %s events to every endpoint that subscribes to them.", c.names.Route, name)),
 				jen.Id(c.names.Route).Op("=").Add(rt("NewEventRoute")).Types(msgType(c)).
-					Call(jen.Id(c.names.Type), jen.Lit(c.subject)),
+					Call(append([]jen.Code{jen.Id(c.names.Type), jen.Lit(c.subject)}, filterNames(c)...)...),
 			)
 		}
 		all = append(all, jen.Id(c.names.Route).Dot("Route").Call())
@@ -160,15 +163,23 @@ func emitHandler(f *jen.File, c *contract) {
 		jen.Id(c.names.Method).Params(handlerParams(c, true)...).Error(),
 	)
 	doc := fmt.Sprintf("%s has ep handle %s %s with h.", c.names.Register, name, what)
-	if c.kind == kindEvent {
+	switch {
+	case c.names.Filter != "":
+		doc += fmt.Sprintf("\nIt subscribes ep to the event: to every one, or with filters to those that match one of them, filtered by the server. Register %s once per endpoint, with all its filters.", name)
+	case c.kind == kindEvent:
 		doc += "\nIt subscribes ep to the event."
-	} else {
+	default:
 		doc += fmt.Sprintf("\nep must be the %s endpoint, or the endpoint the route is overridden to.", c.endpoint)
 	}
 	docComment(f, doc)
-	f.Func().Id(c.names.Register).
-		Params(jen.Id("ep").Op("*").Add(rt("Endpoint")), jen.Id("h").Id(c.names.Handler)).Error().
-		Block(jen.Return(rt(register).Call(jen.Id("ep"), jen.Id(c.names.Route), jen.Id("h").Dot(c.names.Method))))
+	params := []jen.Code{jen.Id("ep").Op("*").Add(rt("Endpoint")), jen.Id("h").Id(c.names.Handler)}
+	args := []jen.Code{jen.Id("ep"), jen.Id(c.names.Route), jen.Id("h").Dot(c.names.Method)}
+	if c.names.Filter != "" {
+		params = append(params, jen.Id("filters").Op("...").Id(c.names.Filter))
+		args = append(args, rt("Filters").Call(jen.Id("filters")).Op("..."))
+	}
+	f.Func().Id(c.names.Register).Params(params...).Error().
+		Block(jen.Return(rt(register).Call(args...)))
 }
 
 func emitGroup(f *jen.File, g *endpointGroup) {

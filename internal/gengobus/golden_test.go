@@ -36,6 +36,8 @@ var goldenCases = []struct {
 	// Sagas: events of other packages and commands of their own, every
 	// if_missing, timeouts, a file with sagas only, integer correlations.
 	{"sagas", "module=example.com/shop/gen"},
+	// Events with filter fields of each kind, and one without.
+	{"filters", "module=example.com"},
 }
 
 // TestGolden generates every case of testdata/proto and compares the output

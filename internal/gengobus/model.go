@@ -35,7 +35,9 @@ type contract struct {
 	kind     kind
 	endpoint string // commands only: the destination endpoint
 	subject  string // the last part of the subject: the full name unless overridden
-	names    contractNames
+	// filter are an event's filter fields, in the contract's order.
+	filter []*protogen.Field
+	names  contractNames
 	// replyMsgs are the replies a command declares, in order; replies
 	// their generated names, set once every file is read.
 	replyMsgs  []*protogen.Message
@@ -52,6 +54,7 @@ type contractNames struct {
 	Handler  string // handler interface
 	Method   string // handler method
 	Register string // typed registration function
+	Filter   string // filter type (events with filter fields only)
 }
 
 // endpointGroup gathers the commands of one file that one endpoint handles,
@@ -86,6 +89,9 @@ func (n contractNames) all() []string {
 	out := []string{n.Type, n.Route, n.Dispatch, n.Handler, n.Register}
 	if n.Endpoint != "" {
 		out = append(out, n.Endpoint)
+	}
+	if n.Filter != "" {
+		out = append(out, n.Filter)
 	}
 	return out
 }

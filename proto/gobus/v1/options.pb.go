@@ -181,7 +181,20 @@ type EventOptions struct {
 	// Subject replaces the message's proto full name in its NATS subject.
 	// Leave it empty unless another system already uses a subject; it is one
 	// or more tokens separated by '.', without wildcards.
-	Subject       string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// FilterFields names fields of the event whose values become tokens of
+	// its subject, <prefix>.evt.<subject>.<value>..., in the order given, so
+	// that a subscriber can ask the server for only the events it wants
+	// (the generated XFilter type). Each is a singular scalar field of the
+	// event: string, an integer type, bool or an enum; not repeated, not a
+	// map, not a message, not in a oneof.
+	//
+	//	message OrderPlaced {
+	//	  option (gobus.v1.event) = { filter_fields: ["region"] };
+	//	  string order_id = 1;
+	//	  string region = 2;
+	//	}
+	FilterFields  []string `protobuf:"bytes,2,rep,name=filter_fields,json=filterFields,proto3" json:"filter_fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -221,6 +234,13 @@ func (x *EventOptions) GetSubject() string {
 		return x.Subject
 	}
 	return ""
+}
+
+func (x *EventOptions) GetFilterFields() []string {
+	if x != nil {
+		return x.FilterFields
+	}
+	return nil
 }
 
 // ReplyOptions marks a message as a reply: the answer to a command that
@@ -522,9 +542,10 @@ const file_gobus_v1_options_proto_rawDesc = "" +
 	"\x0eCommandOptions\x12\x1a\n" +
 	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12\x18\n" +
-	"\areplies\x18\x03 \x03(\tR\areplies\"(\n" +
+	"\areplies\x18\x03 \x03(\tR\areplies\"M\n" +
 	"\fEventOptions\x12\x18\n" +
-	"\asubject\x18\x01 \x01(\tR\asubject\"\x0e\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12#\n" +
+	"\rfilter_fields\x18\x02 \x03(\tR\ffilterFields\"\x0e\n" +
 	"\fReplyOptions\"\x90\x01\n" +
 	"\vSagaOptions\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
