@@ -32,6 +32,14 @@ type bench struct {
 	cfg    config
 	client *gobus.Client
 	js     jetstream.JetStream
+	// pad is appended to every Work's id, to make bodies of a given size
+	// (the bodies workload); "" for the small message of the other rows.
+	pad string
+}
+
+// work is the i-th Work command of a round.
+func (b *bench) work(i int) *gobustestv1.Work {
+	return &gobustestv1.Work{Id: strconv.Itoa(i) + b.pad}
 }
 
 // setup creates the raw stream next to the gobus queue, with the same
@@ -39,7 +47,7 @@ type bench struct {
 func (b *bench) setup(ctx context.Context) error {
 	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: rawStream, Subjects: []string{"raw.>"}, Retention: jetstream.WorkQueuePolicy,
-		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute,
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, Replicas: b.cfg.nodes,
 	})
 	return err
 }
@@ -54,8 +62,8 @@ func (b *bench) purge(ctx context.Context, stream string) error {
 
 // rawMessage is the same protobuf command a raw producer would send, with
 // a de-duplication id, as an idempotent producer does.
-func rawMessage(i int) *nats.Msg {
-	data, _ := proto.Marshal(&gobustestv1.Work{Id: strconv.Itoa(i)})
+func (b *bench) rawMessage(i int) *nats.Msg {
+	data, _ := proto.Marshal(b.work(i))
 	m := nats.NewMsg(rawSubject)
 	m.Header.Set(nats.MsgIdHdr, "raw-"+strconv.Itoa(i)+"-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	m.Data = data
@@ -64,8 +72,8 @@ func rawMessage(i int) *nats.Msg {
 
 // ceMessage is rawMessage with the CloudEvents headers gobus writes, to
 // tell the cost of the wire format from the cost of gobus.
-func ceMessage(i int) *nats.Msg {
-	data, _ := proto.Marshal(&gobustestv1.Work{Id: strconv.Itoa(i)})
+func (b *bench) ceMessage(i int) *nats.Msg {
+	data, _ := proto.Marshal(b.work(i))
 	id := "ce-" + strconv.Itoa(i) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	env := wire.Envelope{ID: id, Type: gobustestv1.WorkType, Source: "bench", Time: time.Now(),
 		ContentType: wire.ContentTypeProtobuf, Intent: wire.IntentSend, Data: data}
@@ -75,12 +83,12 @@ func ceMessage(i int) *nats.Msg {
 // rawSend publishes with PublishMsgAsync, a bounded window, and waits for
 // every ack.
 func (b *bench) rawSend(ctx context.Context) (float64, error) {
-	return b.rawSendOf(ctx, rawMessage)
+	return b.rawSendOf(ctx, b.rawMessage)
 }
 
 // rawSendCE is rawSend with gobus's headers.
 func (b *bench) rawSendCE(ctx context.Context) (float64, error) {
-	return b.rawSendOf(ctx, ceMessage)
+	return b.rawSendOf(ctx, b.ceMessage)
 }
 
 func (b *bench) rawSendOf(ctx context.Context, message func(int) *nats.Msg) (float64, error) {
@@ -121,7 +129,7 @@ func (b *bench) gobusSend(ctx context.Context) (float64, error) {
 func (b *bench) fillGobus(ctx context.Context, n int) error {
 	batch := b.client.NewBatch(b.cfg.window)
 	for i := range n {
-		if err := gobustestv1.SendWork(ctx, batch, &gobustestv1.Work{Id: strconv.Itoa(i)}); err != nil {
+		if err := gobustestv1.SendWork(ctx, batch, b.work(i)); err != nil {
 			return err
 		}
 	}
@@ -130,7 +138,7 @@ func (b *bench) fillGobus(ctx context.Context, n int) error {
 }
 
 func (b *bench) fillRaw(ctx context.Context, n int) error {
-	return b.fillRawOf(ctx, n, rawMessage)
+	return b.fillRawOf(ctx, n, b.rawMessage)
 }
 
 func (b *bench) fillRawOf(ctx context.Context, n int, message func(int) *nats.Msg) error {
@@ -153,12 +161,12 @@ func (b *bench) fillRawOf(ctx context.Context, n int, message func(int) *nats.Ms
 
 // rawPump consumes pre-published messages with Consume and acks each.
 func (b *bench) rawPump(ctx context.Context) (float64, error) {
-	return b.rawPumpOf(ctx, rawMessage)
+	return b.rawPumpOf(ctx, b.rawMessage)
 }
 
 // rawPumpCE is rawPump over messages with gobus's headers.
 func (b *bench) rawPumpCE(ctx context.Context) (float64, error) {
-	return b.rawPumpOf(ctx, ceMessage)
+	return b.rawPumpOf(ctx, b.ceMessage)
 }
 
 func (b *bench) rawPumpOf(ctx context.Context, message func(int) *nats.Msg) (float64, error) {
@@ -368,7 +376,7 @@ func (b *bench) rawLatency(ctx context.Context) (latencies, error) {
 		return latencies{}, err
 	}
 	n, err := b.paced(func(i int) error {
-		m := rawMessage(i)
+		m := b.rawMessage(i)
 		m.Header.Set(sentHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
 		_, err := js.PublishMsgAsync(m)
 		return err
@@ -390,7 +398,7 @@ func (b *bench) gobusLatency(ctx context.Context) (latencies, error) {
 	}
 	batch := b.client.NewBatch(b.cfg.window)
 	n, err := b.paced(func(i int) error {
-		return gobustestv1.SendWork(ctx, batch, &gobustestv1.Work{Id: strconv.Itoa(i)})
+		return gobustestv1.SendWork(ctx, batch, b.work(i))
 	})
 	if err != nil {
 		return latencies{}, err
