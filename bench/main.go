@@ -31,6 +31,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"time"
 
 	gobus "github.com/gobusdev/gobus/runtime"
@@ -47,6 +48,10 @@ type config struct {
 	profile     string
 	memprofile  string
 	only        string
+	idleWindow  time.Duration
+	scaleN      int
+	scaleConc   int
+	nodes       int
 	watermill   bool
 	postgres    string
 }
@@ -55,6 +60,14 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "-serve" {
 		serve(os.Args[2])
 		return
+	}
+	if len(os.Args) > 3 && os.Args[1] == "-serve-cluster" {
+		n, err := strconv.Atoi(os.Args[2])
+		if err == nil {
+			err = serveCluster(n, os.Args[3])
+		}
+		fmt.Fprintln(os.Stderr, "bench cluster:", err)
+		os.Exit(1)
 	}
 	var cfg config
 	flag.IntVar(&cfg.messages, "n", 20000, "messages per send and pump round")
@@ -68,7 +81,11 @@ func main() {
 	flag.StringVar(&cfg.postgres, "postgres", os.Getenv("GOBUS_TEST_POSTGRES"), "PostgreSQL DSN for the outbox row (default GOBUS_TEST_POSTGRES; none: SQLite only)")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round to this file")
 	flag.StringVar(&cfg.memprofile, "memprofile", "", "with -only allocs: write an allocation profile of the gobus pump to this file")
-	flag.StringVar(&cfg.only, "only", "", "run one workload only: allocs")
+	flag.StringVar(&cfg.only, "only", "", "run some workloads only: ratios (send, pump, latency), allocs, codegen, bodies, idle, scale")
+	flag.DurationVar(&cfg.idleWindow, "idle", 10*time.Second, "how long idle endpoints are measured")
+	flag.IntVar(&cfg.scaleN, "scale-n", 6000, "messages of each scale-out round")
+	flag.IntVar(&cfg.nodes, "cluster", 1, "run against a cluster of this many servers on loopback, every stream replicated on all of them (with -only ratios)")
+	flag.IntVar(&cfg.scaleConc, "scale-concurrency", 4, "handlers of each instance in the scale-out rounds")
 	flag.Parse()
 	if cfg.prefetch <= 0 {
 		cfg.prefetch = 4 * cfg.concurrency
@@ -80,14 +97,14 @@ func main() {
 }
 
 func run(cfg config, out io.Writer) error {
-	srv, err := startServer()
+	srv, err := startServer(cfg.nodes)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
 	ctx := context.Background()
 	client, err := gobus.Connect(ctx, gobus.WithURL(srv.url), gobus.WithSource("bench"),
-		gobus.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		gobus.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), gobus.WithReplicas(cfg.nodes))
 	if err != nil {
 		return err
 	}
@@ -100,13 +117,36 @@ func run(cfg config, out io.Writer) error {
 	case "":
 	case "allocs":
 		return b.allocsOnly(ctx, out)
+	case "ratios":
+		return b.ratiosOnly(ctx, out)
 	case "codegen":
 		b := &bench{cfg: cfg}
 		stop := b.startProfile()
 		defer stop()
 		return printCodegen(out, cfg.rounds)
+	case "bodies":
+		rs, err := b.bodies(ctx)
+		if err != nil {
+			return err
+		}
+		printBodies(out, rs)
+		return nil
+	case "idle":
+		rs, err := idle(ctx, srv.url, srv.cmd.Process.Pid, cfg.idleWindow)
+		if err != nil {
+			return err
+		}
+		printIdle(out, rs, cfg.idleWindow)
+		return nil
+	case "scale":
+		rs, err := scaleOut(ctx, srv.url, cfg.scaleN, cfg.scaleConc)
+		if err != nil {
+			return err
+		}
+		printScaleOut(out, rs, cfg.scaleN, cfg.scaleConc)
+		return nil
 	default:
-		return fmt.Errorf("-only %q: the workloads are: allocs, codegen", cfg.only)
+		return fmt.Errorf("-only %q: the workloads are: ratios, allocs, codegen, bodies, idle, scale", cfg.only)
 	}
 
 	fmt.Fprintf(out, "gobus bench: %d messages a round, %d rounds, window %d, concurrency %d, prefetch %d, %d msg/s for latency\n\n",
@@ -140,6 +180,19 @@ func run(cfg config, out io.Writer) error {
 		return fmt.Errorf("outbox: %w", err)
 	}
 
+	bodies, err := b.bodies(ctx)
+	if err != nil {
+		return fmt.Errorf("bodies: %w", err)
+	}
+	scale, err := scaleOut(ctx, srv.url, cfg.scaleN, cfg.scaleConc)
+	if err != nil {
+		return fmt.Errorf("scale-out: %w", err)
+	}
+	idles, err := idle(ctx, srv.url, srv.cmd.Process.Pid, cfg.idleWindow)
+	if err != nil {
+		return fmt.Errorf("idle: %w", err)
+	}
+
 	var wms []*peer
 	if cfg.watermill {
 		for _, w := range watermillPeers {
@@ -166,6 +219,9 @@ func run(cfg config, out io.Writer) error {
 	}
 	printObservability(out, obs)
 	printOutboxes(out, boxes)
+	printBodies(out, bodies)
+	printScaleOut(out, scale, cfg.scaleN, cfg.scaleConc)
+	printIdle(out, idles, cfg.idleWindow)
 	fmt.Fprintln(out)
 	if err := printCodegen(out, 3); err != nil {
 		return err

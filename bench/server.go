@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +20,9 @@ type benchServer struct {
 }
 
 // startServer runs this program again as a server on a random loopback
-// port with file storage, and reads its URL.
-func startServer() (*benchServer, error) {
+// port with file storage, and reads its URL; with nodes > 1, as a cluster
+// of that many servers in one child process.
+func startServer(nodes int) (*benchServer, error) {
 	store, err := os.MkdirTemp("", "gobus-bench-")
 	if err != nil {
 		return nil, err
@@ -30,6 +32,9 @@ func startServer() (*benchServer, error) {
 		return nil, err
 	}
 	cmd := exec.Command(self, "-serve", store)
+	if nodes > 1 {
+		cmd = exec.Command(self, "-serve-cluster", strconv.Itoa(nodes), store)
+	}
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
