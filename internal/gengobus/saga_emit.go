@@ -185,8 +185,16 @@ func emitSagaNew(f *jen.File, s *saga) {
 }
 
 func emitSagaRegister(f *jen.File, s *saga) {
-	docComment(f, fmt.Sprintf("%s has ep run the %s saga with s: ep handles its messages, "+
-		"subscribing to its events, and keeps its instances.", s.names.Register, s.stem))
+	doc := fmt.Sprintf("%s has ep run the %s saga with s: ep handles its messages, "+
+		"subscribing to its events, and keeps its instances.", s.names.Register, s.stem)
+	for _, h := range s.handles {
+		if h.kind == kindCommand {
+			doc += fmt.Sprintf(" ep must be the %s endpoint, which the saga's commands are sent to, "+
+				"or the endpoint their routes are overridden to.", commandEndpoint(h.msg))
+			break
+		}
+	}
+	docComment(f, doc)
 	f.Func().Id(s.names.Register).
 		Params(jen.Id("ep").Op("*").Add(rt("Endpoint")), jen.Id("s").Id(s.names.Interface)).Error().
 		Block(jen.Return(rt("RegisterSaga").Call(jen.Id("ep"), jen.Id(s.names.New).Call(jen.Id("s")))))
