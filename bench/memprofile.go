@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"time"
 
 	gobus "github.com/gobusdev/gobus/runtime"
 )
@@ -26,7 +27,7 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	if err := b.writeAllocs(b.cfg.memprofile + ".base"); err != nil {
 		return err
 	}
-	before := mallocs()
+	before, cpu0, start := mallocs(), cpuTime(), time.Now()
 	wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
 	if err == nil {
 		err = wait(n)
@@ -35,10 +36,13 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	a := float64(mallocs()-before) / float64(n)
+	cpu, wall := cpuTime()-cpu0, time.Since(start)
 	if err := b.writeAllocs(b.cfg.memprofile); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "allocs per message %.1f\n", a)
+	fmt.Fprintf(out, "client CPU per handled message %.2f µs (%s CPU, %s wall)\n",
+		float64(cpu.Microseconds())/float64(n), cpu.Round(time.Millisecond), wall.Round(time.Millisecond))
 	if b.cfg.memprofile != "" {
 		fmt.Fprintf(out, "go tool pprof -sample_index=alloc_objects -base %s.base -top %s\n", b.cfg.memprofile, b.cfg.memprofile)
 	}

@@ -100,7 +100,7 @@ func (b *bench) rawSendOf(ctx context.Context, message func(int) *nats.Msg) (flo
 	}
 	start := time.Now()
 	for i := range b.cfg.messages {
-		if _, err := js.PublishMsgAsync(message(i)); err != nil {
+		if _, err := js.PublishMsgAsync(message(i), stallWait); err != nil {
 			return 0, err
 		}
 	}
@@ -147,7 +147,7 @@ func (b *bench) fillRawOf(ctx context.Context, n int, message func(int) *nats.Ms
 		return err
 	}
 	for i := range n {
-		if _, err := js.PublishMsgAsync(message(i)); err != nil {
+		if _, err := js.PublishMsgAsync(message(i), stallWait); err != nil {
 			return err
 		}
 	}
@@ -378,7 +378,7 @@ func (b *bench) rawLatency(ctx context.Context) (latencies, error) {
 	n, err := b.paced(func(i int) error {
 		m := b.rawMessage(i)
 		m.Header.Set(sentHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
-		_, err := js.PublishMsgAsync(m)
+		_, err := js.PublishMsgAsync(m, stallWait)
 		return err
 	})
 	if err != nil {
@@ -457,3 +457,8 @@ func mallocs() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.Mallocs
 }
+
+// stallWait is how long a raw publish waits for room in the window: the
+// default (200 ms) fails publishes to a replicated stream, whose acks
+// take longer; gobus's Batch waits as long as its context allows.
+var stallWait = jetstream.WithStallWait(time.Minute)
