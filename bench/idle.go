@@ -39,10 +39,11 @@ func (eventHandler) HandleWorkDone(context.Context, *gobus.MessageContext, *gobu
 
 // idle starts n endpoints on a client of their own, each subscribed to an
 // event (a consumer each, pulling, with the pump's heartbeats), for each
-// n of idleCounts, and measures them idle for window.
+// n of idleCounts, and measures them idle for window. The first result is
+// a client with no endpoint: the baseline printIdle subtracts.
 func idle(ctx context.Context, url string, server int, window time.Duration) ([]idleResult, error) {
 	var out []idleResult
-	for _, n := range idleCounts {
+	for _, n := range append([]int{0}, idleCounts...) {
 		r, err := idleRound(ctx, url, server, n, window)
 		if err != nil {
 			return nil, fmt.Errorf("%d endpoints: %w", n, err)
@@ -133,13 +134,23 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / ticks
 }
 
-// printIdle writes the idle rows, totals and per endpoint.
+// printIdle writes the idle rows per endpoint, the CPU of a client with
+// no endpoint (rs[0]) subtracted. RSS moves with what the earlier
+// workloads left to the garbage collector and the OS; the heap in use is
+// the steadier figure.
 func printIdle(out io.Writer, rs []idleResult, window time.Duration) {
-	fmt.Fprintf(out, "\nidle endpoints on one client (%s window)  %9s %18s %18s %16s %16s %16s\n", window,
-		"start", "client CPU/ep", "server CPU/ep", "client heap/ep", "client RSS/ep", "server RSS/ep")
+	base := rs[0]
+	fmt.Fprintf(out, "\nidle endpoints on one client (%s window; CPU less a client without endpoints: client %.3f%%, server %.3f%% of a core)\n",
+		window, 100*base.clientCPU, 100*base.serverCPU)
+	fmt.Fprintf(out, "  %-15s %9s %18s %18s %16s %16s %16s\n", "", "start", "client CPU/ep", "server CPU/ep", "client heap/ep", "client RSS/ep", "server RSS/ep")
+	rs = rs[1:]
+	for i := range rs {
+		rs[i].clientCPU = max(rs[i].clientCPU-base.clientCPU, 0)
+		rs[i].serverCPU = max(rs[i].serverCPU-base.serverCPU, 0)
+	}
 	for _, r := range rs {
 		n := float64(r.n)
-		fmt.Fprintf(out, "  %4d endpoints %26s %17.3f%% %17.3f%% %13.0f KB %13.0f KB %13.0f KB\n", r.n, r.start.Round(time.Millisecond),
+		fmt.Fprintf(out, "  %4d endpoints  %9s %17.3f%% %17.3f%% %13.0f KB %13.0f KB %13.0f KB\n", r.n, r.start.Round(time.Millisecond),
 			100*r.clientCPU/n, 100*r.serverCPU/n, float64(r.clientHeap)/n/1024, float64(r.clientRSS)/n/1024, float64(r.serverRSS)/n/1024)
 	}
 	for _, r := range rs {
