@@ -1,7 +1,7 @@
 // Package gobustest is the test kit of gobus: handler tests without a
-// broker, and flow tests on a real
-// runtime with an embedded JetStream server. It uses only the public API
-// of package gobus, so whatever it does a test can do too.
+// broker, and flow tests on a real runtime with an embedded JetStream
+// server. It uses only the public API of package gobus, so whatever it
+// does a test can do too.
 //
 // # Handlers
 //
