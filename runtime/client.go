@@ -316,7 +316,11 @@ func (c *Client) encode(out Outgoing, data []byte, id, source, correlation, caus
 		Intent:        intent,
 		Data:          data,
 	}
-	return env.Message(subject), nil
+	msg := env.Message(subject)
+	for name, values := range out.headers {
+		msg.Header[name] = values
+	}
+	return msg, nil
 }
 
 // destination is the subject out goes to: its route's, or for a reply

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"google.golang.org/protobuf/proto"
 )
 
@@ -42,6 +44,9 @@ type Outgoing struct {
 	scheduled *string
 	// after is the d of After, which set deliverAt.
 	after time.Duration
+	// headers are NATS headers gobus adds to the message, such as a saga
+	// timeout's instance.
+	headers nats.Header
 }
 
 // SendOption configures one send.

@@ -43,6 +43,7 @@ type Endpoint struct {
 
 	mu       sync.Mutex
 	handlers map[string]*registration
+	opens    []func(context.Context) error // what registrations open at Start, such as a saga's bucket
 	started  bool
 	pump     *pump.Pump
 	stopOnce sync.Once
@@ -94,6 +95,27 @@ func (ep *Endpoint) Name() string { return ep.name }
 func (ep *Endpoint) register(reg *registration) error {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
+	return ep.registerLocked(reg)
+}
+
+// registerAll registers regs, all or none, and has open run as the
+// endpoint starts.
+func (ep *Endpoint) registerAll(regs []*registration, open func(context.Context) error) error {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for i, reg := range regs {
+		if err := ep.registerLocked(reg); err != nil {
+			for _, done := range regs[:i] {
+				delete(ep.handlers, done.route.Type)
+			}
+			return err
+		}
+	}
+	ep.opens = append(ep.opens, open)
+	return nil
+}
+
+func (ep *Endpoint) registerLocked(reg *registration) error {
 	if ep.started {
 		return fmt.Errorf("%w: register the handler for %s before Start", ErrStarted, reg.route.Type)
 	}
@@ -135,6 +157,11 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 	}
 	if ep.client.isClosed() {
 		return ErrClosed
+	}
+	for _, open := range ep.opens {
+		if err := open(ctx); err != nil {
+			return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
+		}
 	}
 	ep.records = ep.client.deliveryRecords(ctx, ep.name)
 	ep.metrics = ep.newMetrics()

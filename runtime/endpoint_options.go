@@ -28,6 +28,10 @@ type endpointConfig struct {
 	middleware         []Middleware
 	dispatchMiddleware []DispatchMiddleware
 	audit              bool // see WithAudit
+
+	// completedSagaTTL is how long a completed saga instance's record
+	// stays; see WithCompletedSagaTTL.
+	completedSagaTTL time.Duration
 }
 
 // DefaultConcurrency is how many handlers an endpoint runs at once unless
@@ -42,6 +46,8 @@ func defaultEndpointConfig() endpointConfig {
 		retry:         DefaultRetryPolicy(),
 		retryFor:      map[string]RetryPolicy{},
 		maxHandling:   DefaultMaxHandlingTime,
+
+		completedSagaTTL: DefaultCompletedSagaTTL,
 	}
 }
 
@@ -98,6 +104,8 @@ func (c *endpointConfig) validate() error {
 		return invalidf("WithAckWait(%s): use at least 1s", c.ackWait)
 	case c.maxAckPending < c.concurrency:
 		return invalidf("WithMaxAckPending(%d) is below the concurrency %d: instances could not use their slots", c.maxAckPending, c.concurrency)
+	case c.completedSagaTTL < time.Second:
+		return invalidf("WithCompletedSagaTTL(%s): use at least 1s, longer than a message takes to be redelivered (the ack wait, %s)", c.completedSagaTTL, c.ackWait)
 	}
 	if err := c.validateMaxHandling(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/gobusdev/gobus/internal/wire"
 )
@@ -43,14 +44,8 @@ func newRegistration[M proto.Message](r Route, h HandlerFunc[M]) *registration {
 	// the message's descriptor is ready.
 	mt := zero.ProtoReflect().Type()
 	return &registration{
-		route: r,
-		decode: func(b body) (proto.Message, error) {
-			msg := mt.New().Interface()
-			if err := decode(b.data, b.contentType, msg); err != nil {
-				return nil, &decodeError{typ: r.Type, contentType: b.contentType, reason: b.reason, err: err}
-			}
-			return msg, nil
-		},
+		route:  r,
+		decode: decoderFor(mt, r.Type),
 		call: func(ctx context.Context, mc *MessageContext, msg proto.Message) error {
 			m, ok := msg.(M)
 			if !ok {
@@ -58,6 +53,17 @@ func newRegistration[M proto.Message](r Route, h HandlerFunc[M]) *registration {
 			}
 			return h(ctx, mc, m)
 		},
+	}
+}
+
+// decoderFor decodes bodies of type typ as mt.
+func decoderFor(mt protoreflect.MessageType, typ string) func(body) (proto.Message, error) {
+	return func(b body) (proto.Message, error) {
+		msg := mt.New().Interface()
+		if err := decode(b.data, b.contentType, msg); err != nil {
+			return nil, &decodeError{typ: typ, contentType: b.contentType, reason: b.reason, err: err}
+		}
+		return msg, nil
 	}
 }
 

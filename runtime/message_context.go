@@ -194,12 +194,28 @@ func (d *derivedIDs) next(subject, typ string, body []byte) string {
 // than the server's max payload, say) fails the handler before any is
 // sent.
 func (mc *MessageContext) flush(ctx context.Context) error {
+	output, cancels, err := mc.seal(ctx)
+	if err != nil {
+		return err
+	}
+	if output != nil {
+		if err := output.publish(ctx, mc.ep.client.js); err != nil {
+			return err
+		}
+	}
+	return mc.cancelScheduled(ctx, cancels)
+}
+
+// seal takes what the handler gave to mc: its outgoing messages encoded,
+// through the dispatch chain and checked, ready to publish (nil if it
+// sent none), and the schedules it cancelled.
+func (mc *MessageContext) seal(ctx context.Context) (*handlerOutput, []string, error) {
 	mc.mu.Lock()
 	outgoing, cancels := mc.outgoing, mc.cancels
 	mc.outgoing, mc.cancels = nil, nil
 	mc.mu.Unlock()
 	if len(outgoing) == 0 {
-		return mc.cancelScheduled(ctx, cancels)
+		return nil, cancels, nil
 	}
 	c := mc.ep.client
 	ids := derivedIDs{endpoint: mc.ep.name, incoming: mc.env.ID}
@@ -208,11 +224,11 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		out := p.out
 		data, err := marshal(out)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		subject, err := c.destination(out)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		id := out.MessageID
 		if id == "" {
@@ -220,16 +236,13 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		}
 		msg, err := c.encode(out, data, id, mc.ep.name, mc.correlationFor(out), mc.env.ID)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if err := mc.ep.dispatch(p.ctx, c.newOutgoing(out, id, msg, output)); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	if err := output.publish(ctx, c.js); err != nil {
-		return err
-	}
-	return mc.cancelScheduled(ctx, cancels)
+	return output, cancels, nil
 }
 
 // correlationFor is the correlation id of a message the handler sends:
