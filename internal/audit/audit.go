@@ -20,15 +20,19 @@ import (
 	"github.com/gobusdev/gobus/internal/wire"
 )
 
+// TimeLayout is the layout of the audit headers' times: RFC 3339 in UTC
+// with nine fractional digits always, so that the values sort as text.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
 // The headers an audit record adds to the handled message's.
 const (
 	// HeaderEndpoint is the endpoint that handled the message.
 	HeaderEndpoint = "gobus-audit-endpoint"
 	// HeaderStarted is when the successful try of the handler started,
-	// RFC 3339 with nanoseconds, in UTC.
+	// in [TimeLayout].
 	HeaderStarted = "gobus-audit-started"
 	// HeaderEnded is when the message was settled: its handler returned
-	// and what it sent was stored. RFC 3339 with nanoseconds, in UTC.
+	// and what it sent was stored, in [TimeLayout].
 	HeaderEnded = "gobus-audit-ended"
 )
 
@@ -48,11 +52,14 @@ func Message(names topology.Names, endpoint string, h nats.Header, env *wire.Env
 		out[k] = vs
 	}
 	if env.Structured {
+		// A record has no body: its attributes become headers, and
+		// nothing marks it structured.
+		delete(out, wire.HeaderContentType)
 		setAttributes(out, env)
 	}
 	out[HeaderEndpoint] = []string{endpoint}
-	out[HeaderStarted] = []string{started.UTC().Format(time.RFC3339Nano)}
-	out[HeaderEnded] = []string{ended.UTC().Format(time.RFC3339Nano)}
+	out[HeaderStarted] = []string{started.UTC().Format(TimeLayout)}
+	out[HeaderEnded] = []string{ended.UTC().Format(TimeLayout)}
 	out[wire.HeaderMsgID] = []string{endpoint + ":" + env.ID}
 	subject := names.AuditSubject(endpoint, topology.ConversationToken(env.CorrelationID))
 	return &nats.Msg{Subject: subject, Header: out}
