@@ -200,7 +200,7 @@ func (c *Client) installShared(ctx context.Context) error {
 			continue
 		}
 		seen[endpoint] = true
-		if err := in.EnsureStream(ctx, in.QueueStreamConfig(endpoint)); err != nil {
+		if err := c.ensureQueueStream(ctx, endpoint); err != nil {
 			return fmt.Errorf("gobus: %w", err)
 		}
 	}
@@ -293,6 +293,7 @@ func (c *Client) encode(out Outgoing, data []byte, id, source, correlation, caus
 	if err != nil {
 		return nil, err
 	}
+	subject = c.keyedSubject(out, subject, correlation)
 	intent := wire.IntentSend
 	switch out.Route.Kind {
 	case KindEvent:

@@ -219,7 +219,7 @@ func (ep *Endpoint) sources() []pump.Source {
 		}
 		return in.QueueConsumer(ctx, ep.name, settings)
 	}}
-	out := []pump.Source{queue}
+	out := append([]pump.Source{queue}, ep.partitionSources()...)
 	if len(events) > 0 {
 		out = append(out, pump.Source{Name: names.EventsStream() + "/" + ep.name, Open: func(ctx context.Context) (jetstream.Consumer, error) {
 			if !install {

@@ -18,7 +18,8 @@ func (c *clientConfig) newInstaller(js jetstream.JetStream, names topology.Names
 			EventsMaxAge:    c.eventsMaxAge,
 			DuplicateWindow: c.duplicateWindow,
 		},
-		Logger: c.logger,
-		Strict: c.strict,
+		Logger:  c.logger,
+		Strict:  c.strict,
+		Ordered: c.orderedEndpoints(),
 	}
 }

@@ -53,6 +53,8 @@ type clientConfig struct {
 	dispatchMiddleware []DispatchMiddleware
 	tracing            *tracing // nil: the global tracer provider
 	audit              auditConfig
+
+	orderKeys map[string]orderKey // by message type; see OrderBy
 }
 
 func defaultClientConfig() clientConfig {
@@ -182,6 +184,9 @@ func (c *clientConfig) validate() error {
 		return invalidf("WithPrefix: %v", err)
 	}
 	if err := c.validateRoutes(); err != nil {
+		return err
+	}
+	if err := c.validateOrdering(); err != nil {
 		return err
 	}
 	if c.replicas < 1 || c.replicas > 5 {

@@ -17,7 +17,7 @@ func lookupRoute(typ string) (Route, bool) {
 // arrive on the endpoint's retry subject and may carry any type. A type
 // the routing table does not know is left to the handler lookup.
 func (ep *Endpoint) checkSubject(typ, subject string) error {
-	if subject == ep.retrySubject {
+	if subject == ep.retrySubject || ep.keyedArrival(typ, subject) {
 		return nil
 	}
 	// The usual case, without the routing table's lock: the type's

@@ -38,11 +38,14 @@ type Installer struct {
 	Logger *slog.Logger
 	// Strict makes a difference an error.
 	Strict bool
+	// Ordered names the endpoints that handle commands in order per key:
+	// their queue streams take keyed commands (see ordered.go).
+	Ordered map[string]bool
 }
 
 // QueueStreamConfig is the configuration of endpoint's queue stream.
 func (in *Installer) QueueStreamConfig(endpoint string) jetstream.StreamConfig {
-	return jetstream.StreamConfig{
+	return in.withOrdering(endpoint, jetstream.StreamConfig{
 		Name:        in.Names.QueueStream(endpoint),
 		Description: "gobus queue of endpoint " + endpoint + ": its commands, replies, retried and scheduled messages",
 		Subjects: []string{in.Names.CommandSubjects(endpoint), in.Names.RetrySubject(endpoint),
@@ -53,7 +56,7 @@ func (in *Installer) QueueStreamConfig(endpoint string) jetstream.StreamConfig {
 		Duplicates:        in.Settings.DuplicateWindow,
 		AllowMsgSchedules: true,
 		AllowRollup:       true,
-	}
+	})
 }
 
 // EventsStreamConfig is the configuration of the events stream.
@@ -102,7 +105,11 @@ func (in *Installer) OwnQueueStream(ctx context.Context, endpoint string) error 
 	if existing, err = in.enableSchedules(ctx, *existing, cfg); err != nil {
 		return err
 	}
-	return in.addSubjects(ctx, *existing, cfg.Subjects)
+	ordered, err := in.ensureOrdering(ctx, *existing, endpoint)
+	if err != nil {
+		return err
+	}
+	return in.addSubjects(ctx, ordered, cfg.Subjects)
 }
 
 // EnsureStream creates a stream that anybody may use if it is missing. An
