@@ -61,7 +61,7 @@ func Message(names topology.Names, endpoint string, h nats.Header, env *wire.Env
 	out[HeaderStarted] = []string{started.UTC().Format(TimeLayout)}
 	out[HeaderEnded] = []string{ended.UTC().Format(TimeLayout)}
 	out[wire.HeaderMsgID] = []string{endpoint + ":" + env.ID}
-	subject := names.AuditSubject(endpoint, topology.ConversationToken(env.CorrelationID))
+	subject := names.AuditSubject(endpoint, topology.ConversationToken(conversationOf(env)))
 	return &nats.Msg{Subject: subject, Header: out}
 }
 
@@ -79,4 +79,14 @@ func setAttributes(h nats.Header, env *wire.Envelope) {
 	if !env.Time.IsZero() {
 		h[wire.HeaderTime] = []string{env.Time.UTC().Format(time.RFC3339Nano)}
 	}
+}
+
+// conversationOf is the message's conversation id: its correlation id,
+// or its own id when it has none, as for the first message of a
+// conversation (docs/wire.md: absent means the message's own ce-id).
+func conversationOf(env *wire.Envelope) string {
+	if env.CorrelationID != "" {
+		return env.CorrelationID
+	}
+	return env.ID
 }

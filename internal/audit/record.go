@@ -28,8 +28,10 @@ type Record struct {
 }
 
 // FromHeaders reads a record from the headers of an audit message.
+// A message without a correlation id is the first of its conversation,
+// whose id is its own.
 func FromHeaders(h nats.Header) Record {
-	return Record{
+	r := Record{
 		Endpoint:      wire.Get(h, HeaderEndpoint),
 		ID:            attribute(h, wire.HeaderID),
 		Type:          attribute(h, wire.HeaderType),
@@ -41,6 +43,10 @@ func FromHeaders(h nats.Header) Record {
 		Ended:         timeOf(wire.Get(h, HeaderEnded)),
 		Headers:       h,
 	}
+	if r.CorrelationID == "" {
+		r.CorrelationID = r.ID
+	}
+	return r
 }
 
 func attribute(h nats.Header, name string) string {
