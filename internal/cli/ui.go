@@ -98,9 +98,14 @@ func (o *options) serveUI(ctx context.Context, u *uiOptions) error {
 		ln.Close()
 		return err
 	}
+	reg, err := o.schemas(ctx, sess)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("opening the schema registry: %w", err)
+	}
 	page, err := ui.New(ui.Config{
 		JS: sess.js, Prefix: o.prefix, Auth: auth, Loopback: loopback,
-		Interval: u.interval, Server: natsurl.Redact(o.server), Schemas: o.schemas(ctx, sess),
+		Interval: u.interval, Server: natsurl.Redact(o.server), Schemas: reg,
 	})
 	if err != nil {
 		ln.Close()

@@ -3,8 +3,15 @@ package cli
 import (
 	"context"
 
+	"github.com/gobusdev/gobus/internal/schemas"
 	"github.com/gobusdev/gobus/internal/ui"
 )
 
-// schemas is what decodes bodies on the page: none yet.
-func (o *options) schemas(ctx context.Context, sess *session) ui.Decoder { return nil }
+// schemas opens the schema registry, which decodes bodies on the page.
+func (o *options) schemas(ctx context.Context, sess *session) (ui.Decoder, error) {
+	reg, err := schemas.Open(ctx, sess.js, o.prefix)
+	if err != nil {
+		return nil, err
+	}
+	return reg, nil
+}

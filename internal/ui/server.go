@@ -105,6 +105,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /failed/{id}", s.messagePage)
 	mux.HandleFunc("POST /failed/retry", s.operate("retried", (*errorstream.Stream).Retry))
 	mux.HandleFunc("POST /failed/delete", s.operate("deleted", (*errorstream.Stream).Delete))
+	mux.HandleFunc("GET /conversation", s.conversationPage)
 	var h http.Handler = csrfProtect(securityHeaders(mux))
 	if s.cfg.Auth.enabled() {
 		h = s.cfg.Auth.authenticate(h)
@@ -120,6 +121,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Run samples the endpoints every Interval until ctx ends, and follows
 // the audit stream for processing and critical times.
 func (s *Server) Run(ctx context.Context) {
+	go s.followAudit(ctx)
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
