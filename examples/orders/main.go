@@ -65,6 +65,7 @@ type config struct {
 	endpoints []string
 	verbose   bool
 	trace     bool // print the trace of one order (trace.go)
+	audit     bool // copy handled messages' headers to the audit stream, for gobus ui
 	// failBilling makes billing fail the first n attempts of each order;
 	// -1 fails every attempt.
 	failBilling int
@@ -107,6 +108,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&endpoints, "endpoints", strings.Join(allEndpoints, ","), "comma-separated endpoints to run in this process")
 	fs.BoolVar(&cfg.verbose, "v", false, "log what the runtime does")
 	fs.BoolVar(&cfg.trace, "trace", false, "print the trace of the first order at the end, as OpenTelemetry recorded it")
+	fs.BoolVar(&cfg.audit, "audit", false, "record each handled message in the audit stream, for the conversation view of gobus ui")
 	fs.DurationVar(&cfg.courier, "courier", time.Second, "how long shipping holds a packed order back, on the server, for the courier")
 	failBilling := fs.String("fail-billing", "0", "make billing fail the first N attempts of each order, or 'always'")
 	if err := fs.Parse(args); err != nil {

@@ -21,6 +21,9 @@ import (
 // removes the temporary store, if any, once the client is closed.
 func connect(ctx context.Context, cfg config) (c *gobus.Client, cleanup func(), err error) {
 	opts := []gobus.Option{gobus.WithLogger(logger(cfg.verbose)), gobus.WithSource("storefront"), outbox.Capture()}
+	if cfg.audit {
+		opts = append(opts, gobus.WithAudit())
+	}
 	cleanup = func() {}
 	if cfg.natsURL != "" {
 		c, err = gobus.Connect(ctx, append(opts, gobus.WithURL(cfg.natsURL))...)
