@@ -64,10 +64,11 @@ func collect(ctx context.Context, js jetstream.JetStream, names topology.Names) 
 	for _, name := range streams {
 		endpoint := strings.TrimPrefix(name, queuePrefix)
 		r := row(endpoint)
-		for _, stream := range []string{name, names.EventsStream()} {
-			if err := addConsumer(ctx, js, r, stream, names.Consumer(endpoint)); err != nil {
-				return nil, err
-			}
+		if err := addQueueConsumers(ctx, js, r, name); err != nil {
+			return nil, err
+		}
+		if err := addConsumer(ctx, js, r, names.EventsStream(), names.Consumer(endpoint)); err != nil {
+			return nil, err
 		}
 	}
 	out := make([]EndpointStats, 0, len(rows))
@@ -104,12 +105,32 @@ func addConsumer(ctx context.Context, js jetstream.JetStream, r *EndpointStats, 
 	if err != nil {
 		return err
 	}
-	info := c.CachedInfo()
+	addInfo(r, c.CachedInfo())
+	return nil
+}
+
+func addInfo(r *EndpointStats, info *jetstream.ConsumerInfo) {
 	r.Pending += info.NumPending
 	r.InFlight += info.NumAckPending
 	r.Redelivered += info.NumRedelivered
 	r.Settled += info.AckFloor.Consumer
 	r.Listening += info.NumWaiting
 	r.Consumers++
-	return nil
+}
+
+// addQueueConsumers adds every consumer of the endpoint's queue stream to
+// r: its queue consumer and, for ordered messages, its partitions'.
+func addQueueConsumers(ctx context.Context, js jetstream.JetStream, r *EndpointStats, stream string) error {
+	st, err := js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	list := st.ListConsumers(ctx)
+	for info := range list.Info() {
+		addInfo(r, info)
+	}
+	return list.Err()
 }
