@@ -23,7 +23,8 @@ func (s *Server) allFailed(ctx context.Context, endpoint string) ([]*errorstream
 func (s *Server) failedPage(w http.ResponseWriter, r *http.Request) {
 	endpoint := r.URL.Query().Get("endpoint")
 	msgs, _, err := s.allFailed(r.Context(), endpoint)
-	p := page{Title: "Failed messages", Refresh: s.refreshSeconds(), Data: map[string]any{
+	// Reading the groups scans the error stream: refresh less often.
+	p := page{Title: "Failed messages", Refresh: max(5, s.refreshSeconds()), Data: map[string]any{
 		"Groups": Groups(msgs), "Total": len(msgs), "Endpoint": endpoint,
 		"Back": r.URL.RequestURI(), "Read": time.Now().Format("15:04:05"),
 	}}
