@@ -170,12 +170,16 @@ func (ep *Endpoint) Start(ctx context.Context) error {
 	}
 	ep.publishSchemas(ctx)
 	ep.buildChains()
+	limiter, err := ep.openRateLimiter(ctx)
+	if err != nil {
+		return fmt.Errorf("gobus: endpoint %s: %w", ep.name, err)
+	}
 	p, err := pump.Start(ctx, pump.Config{
 		Sources:     ep.sources(),
 		Concurrency: ep.cfg.concurrency,
 		Prefetch:    ep.cfg.prefetchOrDefault(),
 		Heartbeat:   ep.cfg.ackWait / 2,
-		Handle:      ep.process,
+		Handle:      ep.rateLimited(limiter, ep.process),
 		HandBack:    ep.handBack,
 		Overrun:     ep.overrun,
 		Tick:        ep.cfg.watchTick(),

@@ -32,6 +32,10 @@ type endpointConfig struct {
 	// completedSagaTTL is how long a completed saga instance's record
 	// stays; see WithCompletedSagaTTL.
 	completedSagaTTL time.Duration
+
+	// rateLimit is the messages per second across instances; 0: none.
+	rateLimit    int
+	rateLimitSet bool
 }
 
 // DefaultConcurrency is how many handlers an endpoint runs at once unless
@@ -106,6 +110,8 @@ func (c *endpointConfig) validate() error {
 		return invalidf("WithMaxAckPending(%d) is below the concurrency %d: instances could not use their slots", c.maxAckPending, c.concurrency)
 	case c.completedSagaTTL < time.Second:
 		return invalidf("WithCompletedSagaTTL(%s): use at least 1s, longer than a message takes to be redelivered (the ack wait, %s)", c.completedSagaTTL, c.ackWait)
+	case c.rateLimitSet && c.rateLimit < 1:
+		return invalidf("WithRateLimit(%d): use at least 1 message per second", c.rateLimit)
 	}
 	if err := c.validateMaxHandling(); err != nil {
 		return err
@@ -127,10 +133,14 @@ func (c *endpointConfig) validate() error {
 	return nil
 }
 
-// prefetchOrDefault is the configured prefetch, or 4 × the concurrency.
+// prefetchOrDefault is the configured prefetch, or 4 × the concurrency;
+// with a rate limit, 1, so that the backlog waits in the queue.
 func (c *endpointConfig) prefetchOrDefault() int {
-	if c.prefetch > 0 {
+	switch {
+	case c.prefetch > 0:
 		return c.prefetch
+	case c.rateLimit > 0:
+		return 1
 	}
 	return 4 * c.concurrency
 }
