@@ -23,6 +23,7 @@ type workTally struct {
 func (t *workTally) HandleWork(ctx context.Context, sc *gobus.SagaContext[*v1.WorkTally], msg *v1.Work) error {
 	t.calls = append(t.calls, "HandleWork")
 	sc.State().Handled++
+	sc.State().First = msg
 	return v1.RequestWorkTallyWorkStale(ctx, sc, time.Hour, &v1.WorkStale{Reason: "no WorkDone within an hour"})
 }
 
@@ -64,8 +65,8 @@ func TestGeneratedSagaRuns(t *testing.T) {
 	if err != nil || outcome != gobus.SagaStarted {
 		t.Fatalf("Work: outcome %v, error %v; want started", outcome, err)
 	}
-	if inst.State.GetId() != "w1" || inst.State.GetHandled() != 1 {
-		t.Errorf("Work: state %v, want id w1 handled once", inst.State)
+	if inst.State.GetId() != "w1" || inst.State.GetHandled() != 1 || inst.State.GetFirst().GetId() != "w1" {
+		t.Errorf("Work: state %v, want id w1, handled once, started by Work w1", inst.State)
 	}
 	if held := gobustest.ExpectScheduled[*v1.WorkStale](t, mc); held.Message.GetReason() == "" {
 		t.Errorf("the scheduled timeout lost its content: %v", held.Message)

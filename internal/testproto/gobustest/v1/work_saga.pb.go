@@ -35,7 +35,9 @@ type WorkTally struct {
 	// How many messages the instance handled.
 	Handled int32 `protobuf:"varint,2,opt,name=handled,proto3" json:"handled,omitempty"`
 	// Whether WorkDone arrived.
-	Done          bool `protobuf:"varint,3,opt,name=done,proto3" json:"done,omitempty"`
+	Done bool `protobuf:"varint,3,opt,name=done,proto3" json:"done,omitempty"`
+	// The Work that started the instance.
+	First         *Work `protobuf:"bytes,4,opt,name=first,proto3" json:"first,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -91,6 +93,13 @@ func (x *WorkTally) GetDone() bool {
 	return false
 }
 
+func (x *WorkTally) GetFirst() *Work {
+	if x != nil {
+		return x.First
+	}
+	return nil
+}
+
 // WorkStale is the WorkTally saga's timeout.
 type WorkStale struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -141,11 +150,12 @@ var File_gobustest_v1_work_saga_proto protoreflect.FileDescriptor
 
 const file_gobustest_v1_work_saga_proto_rawDesc = "" +
 	"\n" +
-	"\x1cgobustest/v1/work_saga.proto\x12\fgobustest.v1\x1a\x16gobus/v1/options.proto\x1a\x1bgobustest/v1/messages.proto\"\x8e\x01\n" +
+	"\x1cgobustest/v1/work_saga.proto\x12\fgobustest.v1\x1a\x16gobus/v1/options.proto\x1a\x1bgobustest/v1/messages.proto\"\xb8\x01\n" +
 	"\tWorkTally\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\ahandled\x18\x02 \x01(\x05R\ahandled\x12\x12\n" +
-	"\x04done\x18\x03 \x01(\bR\x04done:Cʼ\x1c?\x12\x02id\x1a\b\n" +
+	"\x04done\x18\x03 \x01(\bR\x04done\x12(\n" +
+	"\x05first\x18\x04 \x01(\v2\x12.gobustest.v1.WorkR\x05first:Cʼ\x1c?\x12\x02id\x1a\b\n" +
 	"\x04Work\x18\x01\x1a\f\n" +
 	"\bWorkDone \x03\x1a\x16\n" +
 	"\vWorkAudited\x12\x05entry \x02\"\tWorkStale\"#\n" +
@@ -168,13 +178,15 @@ var file_gobustest_v1_work_saga_proto_msgTypes = make([]protoimpl.MessageInfo, 2
 var file_gobustest_v1_work_saga_proto_goTypes = []any{
 	(*WorkTally)(nil), // 0: gobustest.v1.WorkTally
 	(*WorkStale)(nil), // 1: gobustest.v1.WorkStale
+	(*Work)(nil),      // 2: gobustest.v1.Work
 }
 var file_gobustest_v1_work_saga_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	2, // 0: gobustest.v1.WorkTally.first:type_name -> gobustest.v1.Work
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_gobustest_v1_work_saga_proto_init() }
