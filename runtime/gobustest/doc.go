@@ -1,6 +1,6 @@
 // Package gobustest is the test kit of gobus: handler tests without a
-// broker, and flow tests on a real runtime with an embedded JetStream
-// server. It uses only the public API of package gobus, so whatever it
+// broker, saga scenarios on a virtual clock, and flow tests on a real
+// runtime with an embedded JetStream server. It uses only the public API of package gobus, so whatever it
 // does a test can do too.
 //
 // # Handlers
@@ -22,6 +22,20 @@
 //		placed := gobustest.ExpectPublished[*salesv1.OrderPlaced](t, mc)
 //		held := gobustest.ExpectScheduled[*shippingv1.DispatchParcel](t, mc) // held.Delay: After's d
 //	}
+//
+// # Sagas
+//
+// [NewSagaScenario] runs a saga (the one a generated NewXSaga function
+// returns, or one made with [gobus.NewSaga]) on instances in memory and a
+// virtual clock: [SagaScenario.Handle] gives it a message and returns the
+// step's outcome, the instance after it, what it emitted and the
+// timeouts it requested with their due times; [SagaScenario.AdvanceTime]
+// moves the clock on and fires the timeouts that come due, in order, each
+// to the instance that requested it:
+//
+//	s := gobustest.NewSagaScenario(shippingv1.NewShippingSaga(&shipping{}))
+//	s.Handle(&salesv1.OrderPlaced{OrderId: "o-1"}).Expect(t, gobus.SagaStarted)
+//	fired := s.AdvanceTime(time.Hour) // the timeouts due within the hour
 //
 // # Flows
 //
