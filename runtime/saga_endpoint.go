@@ -56,7 +56,15 @@ func RegisterSaga[S proto.Message](ep *Endpoint, s *Saga[S]) error {
 		if step.timeout {
 			r = sagaTimeoutRoute(r.Type, ep.name)
 		}
-		regs = append(regs, &registration{route: r, decode: decoderFor(step.msgType, r.Type), call: run.handle})
+		reg := &registration{route: r, decode: decoderFor(step.msgType, r.Type), call: run.handle}
+		if r.Kind == KindEvent {
+			subjects, err := ep.eventSubjects(r, nil)
+			if err != nil {
+				return err
+			}
+			reg.filterSubjects = subjects
+		}
+		regs = append(regs, reg)
 	}
 	slices.SortFunc(regs, func(a, b *registration) int { return cmpString(a.route.Type, b.route.Type) })
 	return ep.registerAll(regs, run.open)

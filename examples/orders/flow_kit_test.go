@@ -16,7 +16,7 @@ import (
 func TestOrderFlowWithTheKit(t *testing.T) {
 	t.Parallel()
 	bus := gobustest.Start(t, outbox.Capture())
-	stop, err := startEndpoints(bus.Context(), bus.Client, mustConfig(t, "-courier", "100ms"), newFlow(io.Discard), make(chan string, 1))
+	stop, err := startEndpoints(bus.Context(), bus.Client, mustConfig(t, "-courier", "100ms"), newFlow(io.Discard), make(chan settled, 1))
 	t.Cleanup(stop)
 	if err != nil {
 		t.Fatal(err)

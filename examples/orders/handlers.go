@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	billingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/billing/v1"
@@ -51,48 +50,60 @@ func (b *billing) HandleOrderPlaced(ctx context.Context, mc *gobus.MessageContex
 }
 
 // shipping ships an order once it has seen it placed and billed, in
-// whichever order the two events arrive: it packs it and sends itself a
-// DispatchParcel held back until the courier's next round, courier later.
-// It keeps what it has seen in memory: enough for a demo with one
-// shipping instance; a saga would keep it durably.
+// whichever order the two events arrive: it is a saga (ShippingState in
+// the contract), whose state per order lives in the bus's key-value store,
+// so a restarted shipping endpoint, or another instance of it, carries on
+// where the last event left each order. Once both came, it packs the
+// order and sends itself a DispatchParcel held back until the courier's
+// next round, courier later. An order placed but not billed within
+// billingTimeout is cancelled by the saga's BillingOverdue timeout.
 type shipping struct {
 	shippingv1.UnimplementedShippingHandler
-	flow    *flow
-	courier time.Duration
-	mu      sync.Mutex
-	seen    map[string]*orderProgress
+	flow           *flow
+	courier        time.Duration
+	billingTimeout time.Duration
 }
 
-type orderProgress struct{ placed, billed bool }
-
-func newShipping(f *flow, courier time.Duration) *shipping {
-	return &shipping{flow: f, courier: courier, seen: map[string]*orderProgress{}}
+func newShipping(f *flow, courier, billingTimeout time.Duration) *shipping {
+	return &shipping{flow: f, courier: courier, billingTimeout: billingTimeout}
 }
 
-func (s *shipping) HandleOrderPlaced(ctx context.Context, mc *gobus.MessageContext, e *salesv1.OrderPlaced) error {
-	return s.progress(ctx, mc, "OrderPlaced", e.GetOrderId(), func(p *orderProgress) { p.placed = true })
-}
+// shippingSaga is the saga's side of shipping.
+type shippingSaga struct{ *shipping }
 
-func (s *shipping) HandleOrderBilled(ctx context.Context, mc *gobus.MessageContext, e *billingv1.OrderBilled) error {
-	return s.progress(ctx, mc, "OrderBilled", e.GetOrderId(), func(p *orderProgress) { p.billed = true })
-}
-
-func (s *shipping) progress(ctx context.Context, mc *gobus.MessageContext, event, orderID string, mark func(*orderProgress)) error {
-	s.mu.Lock()
-	p := s.seen[orderID]
-	if p == nil {
-		p = &orderProgress{}
-		s.seen[orderID] = p
+func (s shippingSaga) HandleOrderPlaced(ctx context.Context, sc *gobus.SagaContext[*shippingv1.ShippingState], e *salesv1.OrderPlaced) error {
+	sc.State().Placed = true
+	if !sc.State().GetBilled() && s.billingTimeout > 0 {
+		if err := shippingv1.RequestShippingBillingOverdue(ctx, sc, s.billingTimeout, &shippingv1.BillingOverdue{OrderId: e.GetOrderId()}); err != nil {
+			return err
+		}
 	}
-	mark(p)
-	ready := p.placed && p.billed
-	s.mu.Unlock()
-	if !ready {
-		s.flow.step("shipping", event, orderID, "noted, waits for the other event")
+	return s.progress(ctx, sc, "OrderPlaced")
+}
+
+func (s shippingSaga) HandleOrderBilled(ctx context.Context, sc *gobus.SagaContext[*shippingv1.ShippingState], e *billingv1.OrderBilled) error {
+	sc.State().Billed = true
+	return s.progress(ctx, sc, "OrderBilled")
+}
+
+// TimeoutBillingOverdue runs when billing has not happened in time: the
+// saga cancels the shipment and completes.
+func (s shippingSaga) TimeoutBillingOverdue(ctx context.Context, sc *gobus.SagaContext[*shippingv1.ShippingState], t *shippingv1.BillingOverdue) error {
+	s.flow.step("shipping", "BillingOverdue", t.GetOrderId(), fmt.Sprintf("not billed within %s: cancels the shipment, publishes ShipmentCancelled", s.billingTimeout))
+	sc.Complete()
+	return shippingv1.PublishShipmentCancelled(ctx, sc, &shippingv1.ShipmentCancelled{OrderId: t.GetOrderId(), Reason: "not billed within " + s.billingTimeout.String()})
+}
+
+func (s shippingSaga) progress(ctx context.Context, sc *gobus.SagaContext[*shippingv1.ShippingState], event string) error {
+	st := sc.State()
+	if !st.GetPlaced() || !st.GetBilled() {
+		s.flow.step("shipping", event, st.GetOrderId(), "noted in the saga's state, waits for the other event")
 		return nil
 	}
-	s.flow.step("shipping", event, orderID, fmt.Sprintf("placed and billed, packed; DispatchParcel held back %s for the courier", s.courier))
-	return shippingv1.SendDispatchParcel(ctx, mc, &shippingv1.DispatchParcel{OrderId: orderID}, gobus.After(s.courier))
+	// Completing cancels the BillingOverdue timeout.
+	sc.Complete()
+	s.flow.step("shipping", event, st.GetOrderId(), fmt.Sprintf("placed and billed, packed, saga completed; DispatchParcel held back %s for the courier", s.courier))
+	return shippingv1.SendDispatchParcel(ctx, sc, &shippingv1.DispatchParcel{OrderId: st.GetOrderId()}, gobus.After(s.courier))
 }
 
 // HandleDispatchParcel runs when the courier comes: the server held the
@@ -106,13 +117,30 @@ func (s *shipping) HandleDispatchParcel(ctx context.Context, mc *gobus.MessageCo
 // storefront places orders and watches them ship.
 type storefront struct {
 	flow    *flow
-	shipped chan<- string
+	shipped chan<- settled
 }
 
 func (s *storefront) HandleOrderShipped(ctx context.Context, mc *gobus.MessageContext, e *shippingv1.OrderShipped) error {
 	s.flow.step("storefront", "OrderShipped", e.GetOrderId(), "shipped")
 	select {
-	case s.shipped <- e.GetOrderId():
+	case s.shipped <- settled{id: e.GetOrderId()}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// settled is an order that shipped, or whose shipment was cancelled.
+type settled struct {
+	id        string
+	cancelled bool
+}
+
+// HandleShipmentCancelled reports an order shipping gave up on.
+func (s *storefront) HandleShipmentCancelled(ctx context.Context, mc *gobus.MessageContext, e *shippingv1.ShipmentCancelled) error {
+	s.flow.step("storefront", "ShipmentCancelled", e.GetOrderId(), "cancelled: "+e.GetReason())
+	select {
+	case s.shipped <- settled{id: e.GetOrderId(), cancelled: true}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -65,14 +65,14 @@ func TestBillingRefusesToChargeWithoutItsOutbox(t *testing.T) {
 // The storefront reports a shipped order to whoever waits for it, and
 // sends nothing.
 func TestStorefrontReportsShippedOrders(t *testing.T) {
-	shipped := make(chan string, 1)
+	shipped := make(chan settled, 1)
 	e := &shippingv1.OrderShipped{OrderId: "o-1"}
 	mc := gobustest.NewContext(e, gobustest.WithEndpoint("storefront"))
 	if err := (&storefront{flow: newFlow(io.Discard), shipped: shipped}).HandleOrderShipped(context.Background(), mc, e); err != nil {
 		t.Fatal(err)
 	}
-	if got := <-shipped; got != "o-1" {
-		t.Errorf("reported %q shipped, want o-1", got)
+	if got := <-shipped; got != (settled{id: "o-1"}) {
+		t.Errorf("reported %+v, want o-1 shipped", got)
 	}
 	gobustest.ExpectNothing(t, mc)
 }

@@ -9,7 +9,12 @@
 //
 // The storefront waits for each order's reply (RequestPlaceOrder) and
 // prints it; shipping holds the parcel back on the server until the
-// courier's next round (gobus.After, -courier).
+// courier's next round (gobus.After, -courier). Shipping is a saga
+// (ShippingState in its contract): what it has seen of each order lives
+// in the bus's key-value store, so a restarted shipping endpoint ships
+// every order once, and an order placed but not billed within
+// -billing-timeout is cancelled (ShipmentCancelled) by the saga's
+// timeout.
 //
 // With no flags it runs every endpoint in one process on an embedded
 // JetStream server, places 5 orders, prints the flow and exits 0 once every
@@ -72,6 +77,9 @@ type config struct {
 	// courier is how long shipping holds a packed order back for the
 	// courier's next round.
 	courier time.Duration
+	// billingTimeout is how long the shipping saga waits for an order
+	// placed to be billed before it cancels the shipment.
+	billingTimeout time.Duration
 }
 
 // allEndpoints lists the endpoints, subscribers before publishers, in the
@@ -110,6 +118,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&cfg.trace, "trace", false, "print the trace of the first order at the end, as OpenTelemetry recorded it")
 	fs.BoolVar(&cfg.audit, "audit", false, "record each handled message in the audit stream, for the conversation view of gobus ui")
 	fs.DurationVar(&cfg.courier, "courier", time.Second, "how long shipping holds a packed order back, on the server, for the courier")
+	fs.DurationVar(&cfg.billingTimeout, "billing-timeout", 10*time.Minute, "how long the shipping saga waits for a placed order to be billed before it cancels the shipment (0: forever)")
 	failBilling := fs.String("fail-billing", "0", "make billing fail the first N attempts of each order, or 'always'")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -170,7 +179,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		_ = client.Close(closeCtx)
 		cleanup()
 	}()
-	shipped := make(chan string, cfg.orders)
+	shipped := make(chan settled, cfg.orders)
 	stopEndpoints, err := startEndpoints(ctx, client, cfg, f, shipped)
 	if err != nil {
 		return err

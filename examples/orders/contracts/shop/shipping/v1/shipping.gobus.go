@@ -7,7 +7,10 @@ package shippingv1
 
 import (
 	"context"
+	billingv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/billing/v1"
+	salesv1 "github.com/gobusdev/gobus/examples/orders/contracts/shop/sales/v1"
 	gobus "github.com/gobusdev/gobus/runtime"
+	"time"
 )
 
 // This is a compile-time assertion that the gobus runtime this code is built
@@ -26,6 +29,9 @@ const (
 	// OrderShippedType is the wire type (ce-type) of OrderShipped: its proto full
 	// name.
 	OrderShippedType = "shop.shipping.v1.OrderShipped"
+	// ShipmentCancelledType is the wire type (ce-type) of ShipmentCancelled: its
+	// proto full name.
+	ShipmentCancelledType = "shop.shipping.v1.ShipmentCancelled"
 )
 
 var (
@@ -34,12 +40,15 @@ var (
 	// OrderShippedRoute routes OrderShipped events to every endpoint that
 	// subscribes to them.
 	OrderShippedRoute = gobus.NewEventRoute[*OrderShipped](OrderShippedType, "shop.shipping.v1.OrderShipped")
+	// ShipmentCancelledRoute routes ShipmentCancelled events to every endpoint
+	// that subscribes to them.
+	ShipmentCancelledRoute = gobus.NewEventRoute[*ShipmentCancelled](ShipmentCancelledType, "shop.shipping.v1.ShipmentCancelled")
 )
 
 // The routes of shop/shipping/v1/shipping.proto join the runtime's routing table,
 // which the installer reads to create streams at start-up.
 func init() {
-	gobus.RegisterRoutes(DispatchParcelRoute.Route(), OrderShippedRoute.Route())
+	gobus.RegisterRoutes(DispatchParcelRoute.Route(), OrderShippedRoute.Route(), ShipmentCancelledRoute.Route())
 }
 
 // SendDispatchParcel sends a DispatchParcel command to the shipping endpoint.
@@ -55,6 +64,14 @@ func SendDispatchParcel(ctx context.Context, d gobus.Dispatcher, msg *DispatchPa
 // succeeds.
 func PublishOrderShipped(ctx context.Context, d gobus.Dispatcher, msg *OrderShipped, opts ...gobus.PublishOption) error {
 	return gobus.Publish(ctx, d, OrderShippedRoute, msg, opts...)
+}
+
+// PublishShipmentCancelled publishes a ShipmentCancelled event to its
+// subscribers. Through a *gobus.Client it is stored before it returns; through
+// the *gobus.MessageContext of a handler it is published after the handler
+// succeeds.
+func PublishShipmentCancelled(ctx context.Context, d gobus.Dispatcher, msg *ShipmentCancelled, opts ...gobus.PublishOption) error {
+	return gobus.Publish(ctx, d, ShipmentCancelledRoute, msg, opts...)
 }
 
 // DispatchParcelHandler handles DispatchParcel commands. Returning nil
@@ -88,6 +105,21 @@ func RegisterOrderShippedHandler(ep *gobus.Endpoint, h OrderShippedHandler) erro
 	return gobus.HandleEvent(ep, OrderShippedRoute, h.HandleOrderShipped)
 }
 
+// ShipmentCancelledHandler handles ShipmentCancelled events. Returning nil
+// acknowledges the message and dispatches what the handler sent or published
+// through mc; returning an error has the message retried under the endpoint's
+// retry policy.
+type ShipmentCancelledHandler interface {
+	// HandleShipmentCancelled handles one ShipmentCancelled message.
+	HandleShipmentCancelled(ctx context.Context, mc *gobus.MessageContext, msg *ShipmentCancelled) error
+}
+
+// RegisterShipmentCancelledHandler has ep handle ShipmentCancelled events with
+// h. It subscribes ep to the event.
+func RegisterShipmentCancelledHandler(ep *gobus.Endpoint, h ShipmentCancelledHandler) error {
+	return gobus.HandleEvent(ep, ShipmentCancelledRoute, h.HandleShipmentCancelled)
+}
+
 // ShippingHandler handles every command this file routes to the shipping
 // endpoint: DispatchParcel. Embed UnimplementedShippingHandler to keep
 // compiling when commands are added.
@@ -112,4 +144,67 @@ func RegisterShippingHandler(ep *gobus.Endpoint, h ShippingHandler) error {
 		return err
 	}
 	return nil
+}
+
+// ShippingSaga handles the messages of the Shipping saga, whose state is a
+// ShippingState kept between them, one instance per order_id: OrderPlaced,
+// OrderBilled. It schedules the timeouts BillingOverdue to itself. A handler
+// reads and changes the state through sc.State(); returning nil stores it, and
+// sends what the handler dispatched through sc; sc.Complete() ends the
+// instance. Embed UnimplementedShippingSaga to keep compiling when messages
+// are added.
+type ShippingSaga interface {
+	// HandleOrderPlaced handles an OrderPlaced event for the instance whose
+	// order_id is its order_id, starting one if none exists.
+	HandleOrderPlaced(ctx context.Context, sc *gobus.SagaContext[*ShippingState], msg *salesv1.OrderPlaced) error
+	// HandleOrderBilled handles an OrderBilled event for the instance whose
+	// order_id is its order_id, starting one if none exists.
+	HandleOrderBilled(ctx context.Context, sc *gobus.SagaContext[*ShippingState], msg *billingv1.OrderBilled) error
+	// TimeoutBillingOverdue handles a BillingOverdue timeout the instance
+	// requested with RequestShippingBillingOverdue.
+	TimeoutBillingOverdue(ctx context.Context, sc *gobus.SagaContext[*ShippingState], msg *BillingOverdue) error
+}
+
+// UnimplementedShippingSaga answers every message of the Shipping saga with
+// gobus.ErrUnimplemented, which moves the message to the error stream without
+// retries. Embed it in a ShippingSaga.
+type UnimplementedShippingSaga struct{}
+
+// HandleOrderPlaced fails with gobus.ErrUnimplemented.
+func (UnimplementedShippingSaga) HandleOrderPlaced(context.Context, *gobus.SagaContext[*ShippingState], *salesv1.OrderPlaced) error {
+	return gobus.UnimplementedError("shop.sales.v1.OrderPlaced")
+}
+
+// HandleOrderBilled fails with gobus.ErrUnimplemented.
+func (UnimplementedShippingSaga) HandleOrderBilled(context.Context, *gobus.SagaContext[*ShippingState], *billingv1.OrderBilled) error {
+	return gobus.UnimplementedError("shop.billing.v1.OrderBilled")
+}
+
+// TimeoutBillingOverdue fails with gobus.ErrUnimplemented.
+func (UnimplementedShippingSaga) TimeoutBillingOverdue(context.Context, *gobus.SagaContext[*ShippingState], *BillingOverdue) error {
+	return gobus.UnimplementedError("shop.shipping.v1.BillingOverdue")
+}
+
+// NewShippingSaga is the Shipping saga handled by s, for gobus.RegisterSaga or
+// the test kit. Its state is shop.shipping.v1.ShippingState, stored by
+// order_id.
+func NewShippingSaga(s ShippingSaga) *gobus.Saga[*ShippingState] {
+	return gobus.NewSaga[*ShippingState]("shop.shipping.v1.ShippingState", "order_id",
+		gobus.SagaEvent(salesv1.OrderPlacedRoute, "order_id", gobus.SagaStarts(), s.HandleOrderPlaced),
+		gobus.SagaEvent(billingv1.OrderBilledRoute, "order_id", gobus.SagaStarts(), s.HandleOrderBilled),
+		gobus.SagaTimeout(s.TimeoutBillingOverdue),
+	)
+}
+
+// RegisterShippingSaga has ep run the Shipping saga with s: ep handles its
+// messages, subscribing to its events, and keeps its instances.
+func RegisterShippingSaga(ep *gobus.Endpoint, s ShippingSaga) error {
+	return gobus.RegisterSaga(ep, NewShippingSaga(s))
+}
+
+// RequestShippingBillingOverdue schedules msg to the instance of the Shipping
+// saga that sc is handling, delivered to TimeoutBillingOverdue after the given
+// time once the handler succeeds; completing the instance cancels it.
+func RequestShippingBillingOverdue(ctx context.Context, sc *gobus.SagaContext[*ShippingState], after time.Duration, msg *BillingOverdue) error {
+	return sc.RequestTimeout(ctx, after, msg)
 }

@@ -10,6 +10,8 @@
 package shippingv1
 
 import (
+	_ "github.com/gobusdev/gobus/examples/orders/contracts/shop/billing/v1"
+	_ "github.com/gobusdev/gobus/examples/orders/contracts/shop/sales/v1"
 	_ "github.com/gobusdev/gobus/proto/gobus/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -120,17 +122,197 @@ func (x *OrderShipped) GetOrderId() string {
 	return ""
 }
 
+// ShipmentCancelled tells the world that shipping gave up on an order:
+// it was placed, but not billed in time.
+type ShipmentCancelled struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order's id.
+	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Why shipping gave up.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShipmentCancelled) Reset() {
+	*x = ShipmentCancelled{}
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShipmentCancelled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShipmentCancelled) ProtoMessage() {}
+
+func (x *ShipmentCancelled) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShipmentCancelled.ProtoReflect.Descriptor instead.
+func (*ShipmentCancelled) Descriptor() ([]byte, []int) {
+	return file_shop_shipping_v1_shipping_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ShipmentCancelled) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *ShipmentCancelled) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ShippingState is the state of the shipping saga: one instance per
+// order, kept in the bus's key-value store between the two events it
+// waits for, which may come in either order.
+type ShippingState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order's id: what correlates both events to the instance.
+	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Whether OrderPlaced arrived.
+	Placed bool `protobuf:"varint,2,opt,name=placed,proto3" json:"placed,omitempty"`
+	// Whether OrderBilled arrived.
+	Billed        bool `protobuf:"varint,3,opt,name=billed,proto3" json:"billed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShippingState) Reset() {
+	*x = ShippingState{}
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShippingState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShippingState) ProtoMessage() {}
+
+func (x *ShippingState) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShippingState.ProtoReflect.Descriptor instead.
+func (*ShippingState) Descriptor() ([]byte, []int) {
+	return file_shop_shipping_v1_shipping_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ShippingState) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *ShippingState) GetPlaced() bool {
+	if x != nil {
+		return x.Placed
+	}
+	return false
+}
+
+func (x *ShippingState) GetBilled() bool {
+	if x != nil {
+		return x.Billed
+	}
+	return false
+}
+
+// BillingOverdue is the shipping saga's timeout: the order was placed
+// but billing has not happened in time.
+type BillingOverdue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order's id.
+	OrderId       string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BillingOverdue) Reset() {
+	*x = BillingOverdue{}
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BillingOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BillingOverdue) ProtoMessage() {}
+
+func (x *BillingOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_shipping_v1_shipping_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BillingOverdue.ProtoReflect.Descriptor instead.
+func (*BillingOverdue) Descriptor() ([]byte, []int) {
+	return file_shop_shipping_v1_shipping_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BillingOverdue) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
 var File_shop_shipping_v1_shipping_proto protoreflect.FileDescriptor
 
 const file_shop_shipping_v1_shipping_proto_rawDesc = "" +
 	"\n" +
-	"\x1fshop/shipping/v1/shipping.proto\x12\x10shop.shipping.v1\x1a\x16gobus/v1/options.proto\";\n" +
+	"\x1fshop/shipping/v1/shipping.proto\x12\x10shop.shipping.v1\x1a\x16gobus/v1/options.proto\x1a\x1dshop/billing/v1/billing.proto\x1a\x19shop/sales/v1/sales.proto\";\n" +
 	"\x0eDispatchParcel\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId:\x0e\xb2\xbc\x1c\n" +
 	"\n" +
 	"\bshipping\"/\n" +
 	"\fOrderShipped\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\tR\aorderId:\x04\xba\xbc\x1c\x00BQZOgithub.com/gobusdev/gobus/examples/orders/contracts/shop/shipping/v1;shippingv1b\x06proto3"
+	"\border_id\x18\x01 \x01(\tR\aorderId:\x04\xba\xbc\x1c\x00\"L\n" +
+	"\x11ShipmentCancelled\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason:\x04\xba\xbc\x1c\x00\"\xba\x01\n" +
+	"\rShippingState\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x16\n" +
+	"\x06placed\x18\x02 \x01(\bR\x06placed\x12\x16\n" +
+	"\x06billed\x18\x03 \x01(\bR\x06billed:^ʼ\x1cZ\x12\border_id\x1a\x1d\n" +
+	"\x19shop.sales.v1.OrderPlaced\x18\x01\x1a\x1f\n" +
+	"\x1bshop.billing.v1.OrderBilled\x18\x01\"\x0eBillingOverdue\"+\n" +
+	"\x0eBillingOverdue\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderIdBQZOgithub.com/gobusdev/gobus/examples/orders/contracts/shop/shipping/v1;shippingv1b\x06proto3"
 
 var (
 	file_shop_shipping_v1_shipping_proto_rawDescOnce sync.Once
@@ -144,10 +326,13 @@ func file_shop_shipping_v1_shipping_proto_rawDescGZIP() []byte {
 	return file_shop_shipping_v1_shipping_proto_rawDescData
 }
 
-var file_shop_shipping_v1_shipping_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_shop_shipping_v1_shipping_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_shop_shipping_v1_shipping_proto_goTypes = []any{
-	(*DispatchParcel)(nil), // 0: shop.shipping.v1.DispatchParcel
-	(*OrderShipped)(nil),   // 1: shop.shipping.v1.OrderShipped
+	(*DispatchParcel)(nil),    // 0: shop.shipping.v1.DispatchParcel
+	(*OrderShipped)(nil),      // 1: shop.shipping.v1.OrderShipped
+	(*ShipmentCancelled)(nil), // 2: shop.shipping.v1.ShipmentCancelled
+	(*ShippingState)(nil),     // 3: shop.shipping.v1.ShippingState
+	(*BillingOverdue)(nil),    // 4: shop.shipping.v1.BillingOverdue
 }
 var file_shop_shipping_v1_shipping_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -168,7 +353,7 @@ func file_shop_shipping_v1_shipping_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_shipping_v1_shipping_proto_rawDesc), len(file_shop_shipping_v1_shipping_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
