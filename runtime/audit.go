@@ -108,6 +108,12 @@ func (ep *Endpoint) auditing(next Handler) Handler {
 // overran reports that the try's context ended at its max handling time:
 // the watch settled the message instead, and its outcome is dropped.
 func overran(ctx context.Context) bool {
+	return ctx.Err() != nil && timedOut(context.Cause(ctx))
+}
+
+// timedOut reports whether err is a [*TimeoutError]; apart from overran,
+// so that the usual case allocates nothing.
+func timedOut(err error) bool {
 	var te *TimeoutError
-	return ctx.Err() != nil && errors.As(context.Cause(ctx), &te)
+	return errors.As(err, &te)
 }
