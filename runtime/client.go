@@ -45,6 +45,7 @@ type Client struct {
 	schedulesKV schedulesBucket
 	schemas     schemaPublisher
 	requests    requests
+	claims      claims
 
 	mu        sync.Mutex
 	endpoints []*Endpoint
@@ -90,6 +91,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("gobus: %w", err)
 	}
 	c.js = js
+	c.claims.limit = cfg.claims.limitFor(c.nc.MaxPayload())
 	if byDefault {
 		cfg.logger.Info("gobus: no NATS server configured; started an embedded JetStream server in this process",
 			"store", cfg.embedded.StoreDir, "real_server", "set "+EnvURL+" or use gobus.WithURL")

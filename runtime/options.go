@@ -55,6 +55,8 @@ type clientConfig struct {
 	audit              auditConfig
 
 	orderKeys map[string]orderKey // by message type; see OrderBy
+
+	claims claimConfig
 }
 
 func defaultClientConfig() clientConfig {
@@ -202,6 +204,9 @@ func (c *clientConfig) validate() error {
 		return invalidf("WithLogger: the logger must not be nil")
 	}
 	if err := c.metrics.validate(); err != nil {
+		return err
+	}
+	if err := c.claims.validate(); err != nil {
 		return err
 	}
 	if err := c.audit.validate(); err != nil {

@@ -10,6 +10,11 @@ package gobus
 // m.Msg is then ready to be published as it is, any number of times.
 // Middleware that calls next must not call Seal.
 func (m *OutgoingMessage) Seal() error {
+	if len(m.Msg.Data) > m.client.claims.limit {
+		if err := m.sealClaim(); err != nil {
+			return err
+		}
+	}
 	if !m.deliverAt.IsZero() {
 		if err := m.client.hold(m.Outgoing, m.ID, m.Msg); err != nil {
 			return err

@@ -21,6 +21,11 @@ type sink interface {
 // as its target receives it), checks the message's size, with whatever
 // headers middleware added, and hands it to its sink.
 func storeOutgoing(ctx context.Context, m *OutgoingMessage) error {
+	if len(m.Msg.Data) > m.client.claims.limit {
+		if err := m.claimCheck(ctx); err != nil {
+			return err
+		}
+	}
 	if err := m.Seal(); err != nil {
 		return err
 	}

@@ -32,6 +32,8 @@ type delivery struct {
 	alone    bool  // d passed the gate alone, as a suspect
 	released atomic.Bool
 
+	claim string // the claims bucket object of a command's body, if any
+
 	// The message context, its envelope and the first try share the
 	// delivery's allocation: one per message rather than four.
 	context  MessageContext
@@ -89,7 +91,11 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg, w pump.Watch
 // tryAll decodes d and runs the handling chain on it, retrying at once as
 // the policy allows, and settles the message.
 func (ep *Endpoint) tryAll(ctx context.Context, d *delivery, w pump.Watch) {
-	msg, err := d.reg.decode(bodyOf(d.mc))
+	b := bodyOf(d.mc)
+	if len(b.data) == 0 && !ep.claimed(ctx, d, &b) {
+		return // settled: a reference that cannot be followed, or a fetch that failed
+	}
+	msg, err := d.reg.decode(b)
 	if err != nil {
 		ep.moveToErrors(ctx, d.msg, d.metadata(), err, d.mc.attempt)
 		return
@@ -106,7 +112,7 @@ func (ep *Endpoint) tryAll(ctx context.Context, d *delivery, w pump.Watch) {
 		}
 		switch step {
 		case StepAck:
-			if err := d.msg.Ack(); err != nil {
+			if err := ep.ack(ctx, d); err != nil {
 				ep.log.Warn("gobus: acknowledging a handled message failed; it will be delivered again", d.logAttrs("error", errorText(err))...)
 			}
 		case StepRetryNow:

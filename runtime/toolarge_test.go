@@ -28,7 +28,8 @@ const smallMaxPayload = 8 << 10
 func connectSmall(t *testing.T) *gobus.Client {
 	t.Helper()
 	ns := natstest.RunServerWith(t, func(o *server.Options) { o.MaxPayload = smallMaxPayload })
-	return connect(t, ns.ClientURL())
+	// Without claim check, which would send the large bodies by reference.
+	return connect(t, ns.ClientURL(), gobus.WithoutClaimCheck())
 }
 
 // checkTooLarge checks that err is ErrTooLarge and names the message type
