@@ -210,7 +210,7 @@ func (ep *Endpoint) sources() []pump.Source {
 	var events []string
 	for _, reg := range ep.handlers {
 		if reg.route.Kind == KindEvent {
-			events = append(events, reg.filterSubjects...)
+			events = append(events, reg.eventFilterSubjects(names)...)
 		}
 	}
 	sort.Strings(events)

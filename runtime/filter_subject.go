@@ -102,3 +102,14 @@ func (r Route) validateFilter() error {
 
 // sameRoute reports whether a and b are the same route.
 func sameRoute(a, b Route) bool { return reflect.DeepEqual(a, b) }
+
+// eventFilterSubjects are the consumer filter subjects of reg, an event's
+// registration: those its filters gave, or, for a registration made
+// without HandleEvent (a saga's), those of every event of its type.
+func (reg *registration) eventFilterSubjects(names topology.Names) []string {
+	if reg.filterSubjects != nil {
+		return reg.filterSubjects
+	}
+	subjects, _ := names.EventFilterSubjects(reg.route.Subject, len(reg.route.Filter), nil) // no filters: no overlap
+	return subjects
+}
