@@ -44,6 +44,9 @@ type Endpoint struct {
 	mu       sync.Mutex
 	handlers map[string]*registration
 	opens    []func(context.Context) error // what registrations open at Start, such as a saga's bucket
+	// sagaStates are the state types of the sagas registered, for the
+	// schema registry.
+	sagaStates []string
 	started  bool
 	pump     *pump.Pump
 	stopOnce sync.Once

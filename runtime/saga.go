@@ -155,7 +155,7 @@ func NewSaga[S proto.Message](name string, correlation protoreflect.Name, steps 
 	case s.correlation == nil:
 		errs = append(errs, invalidf("saga %s: its state has no field %q to correlate messages by", name, correlation))
 	case !correlatable(s.correlation):
-		errs = append(errs, invalidf("saga %s: its correlation field %s is a %s: use a singular string, integer or bool field", name, correlation, kindOf(s.correlation)))
+		errs = append(errs, invalidf("saga %s: its correlation field %s is a %s: use a singular string or integer field", name, correlation, kindOf(s.correlation)))
 	}
 	starts := false
 	for _, st := range steps {
@@ -246,7 +246,7 @@ func correlatable(fd protoreflect.FieldDescriptor) bool {
 		return false
 	}
 	switch fd.Kind() {
-	case protoreflect.StringKind, protoreflect.BoolKind,
+	case protoreflect.StringKind,
 		protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
 		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
 		protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:

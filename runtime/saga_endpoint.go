@@ -67,7 +67,13 @@ func RegisterSaga[S proto.Message](ep *Endpoint, s *Saga[S]) error {
 		regs = append(regs, reg)
 	}
 	slices.SortFunc(regs, func(a, b *registration) int { return cmpString(a.route.Type, b.route.Type) })
-	return ep.registerAll(regs, run.open)
+	if err := ep.registerAll(regs, run.open); err != nil {
+		return err
+	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	ep.sagaStates = append(ep.sagaStates, s.name)
+	return nil
 }
 
 func cmpString(a, b string) int {
@@ -275,7 +281,8 @@ func (run *sagaRunner[S]) instanceOf(rec *gobusv1.SagaRecord) (*SagaInstance[S],
 // once completed), msgID among the applied, the output pending, the
 // timeouts requested added and the ones cancelled or fired removed.
 func (run *sagaRunner[S]) nextRecord(rec *gobusv1.SagaRecord, key string, next *SagaInstance[S], sc *SagaContext[S], msgID string, pending []*gobusv1.SagaPendingMessage, cancels []string, fired string) *gobusv1.SagaRecord {
-	out := &gobusv1.SagaRecord{Saga: run.saga.name, Key: key, InstanceId: sc.instanceID, Pending: pending}
+	value, _ := topology.SagaValue(key)
+	out := &gobusv1.SagaRecord{Saga: run.saga.name, Key: value, InstanceId: sc.instanceID, Pending: pending}
 	if len(pending) > 0 {
 		out.PendingFor = msgID
 	}

@@ -89,6 +89,9 @@ func (ep *Endpoint) schemaTypes(done map[string]bool) []string {
 	for t := range ep.handlers {
 		set[t] = true
 	}
+	for _, t := range ep.sagaStates {
+		set[t] = true
+	}
 	for _, r := range Routes() {
 		set[r.Type] = true
 		for _, reply := range repliesOf(r.Type) {

@@ -129,7 +129,7 @@ help and errors never show them.`,
 	f.BoolVar(&o.jsonOut, "json", false, "print JSON for scripts instead of tables, and errors as {\"error\": ...} on stderr")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long a command may take")
 	root.AddCommand(newInitCommand(o), newStatusCommand(o), newErrorsCommand(o))
-	root.AddCommand(newOutboxCommand(o))
+	root.AddCommand(newOutboxCommand(o), newSagasCommand(o))
 	root.AddCommand(newUICommand(o))
 	return root
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -28,7 +29,8 @@ func newStatusCommand(o *options) *cobra.Command {
 messages waiting for it (pending), handed out and not yet acknowledged (in
 flight), delivered more than once and not yet acknowledged (redelivered),
 and in the error stream (failed). Pending and in flight add up its queue
-and its event subscription.`,
+and its event subscription. A second table counts each saga's running and
+completed instances (gobus sagas list shows them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.withSession(cmd.Context(), func(ctx context.Context, sess *session) error {
@@ -43,7 +45,15 @@ and its event subscription.`,
 				for _, r := range rows {
 					t.row(r.Endpoint, r.Pending, r.InFlight, r.Redelivered, r.Failed)
 				}
-				return t.flush()
+				if err := t.flush(); err != nil {
+					return err
+				}
+				counts, err := sess.sagaCounts(ctx)
+				if err != nil || len(counts) == 0 {
+					return err
+				}
+				fmt.Fprintln(o.out)
+				return printSagaCounts(o, counts)
 			})
 		},
 	}
