@@ -47,10 +47,10 @@ type Endpoint struct {
 	// sagaStates are the state types of the sagas registered, for the
 	// schema registry.
 	sagaStates []string
-	started  bool
-	pump     *pump.Pump
-	stopOnce sync.Once
-	stopErr  error
+	started    bool
+	pump       *pump.Pump
+	stopOnce   sync.Once
+	stopErr    error
 }
 
 // registration is one message type the endpoint handles.
