@@ -6,8 +6,8 @@
 // gobus contract: a command sent to one endpoint, or an event published to
 // every endpoint that subscribes to it.
 
-import type { GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { MessageOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gobus/v1/options.proto.
  */
 export const file_gobus_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("ChZnb2J1cy92MS9vcHRpb25zLnByb3RvEghnb2J1cy52MSJECg5Db21tYW5kT3B0aW9ucxIQCghlbmRwb2ludBgBIAEoCRIPCgdzdWJqZWN0GAIgASgJEg8KB3JlcGxpZXMYAyADKAkiHwoMRXZlbnRPcHRpb25zEg8KB3N1YmplY3QYASABKAkiDgoMUmVwbHlPcHRpb25zOlUKB2NvbW1hbmQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYxscDIAEoCzIYLmdvYnVzLnYxLkNvbW1hbmRPcHRpb25zUgdjb21tYW5kOk8KBWV2ZW50Eh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGMfHAyABKAsyFi5nb2J1cy52MS5FdmVudE9wdGlvbnNSBWV2ZW50Ok8KBXJlcGx5Eh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGMjHAyABKAsyFi5nb2J1cy52MS5SZXBseU9wdGlvbnNSBXJlcGx5QjJaMGdpdGh1Yi5jb20vZ29idXNkZXYvZ29idXMvcHJvdG8vZ29idXMvdjE7Z29idXN2MWIGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("ChZnb2J1cy92MS9vcHRpb25zLnByb3RvEghnb2J1cy52MSJECg5Db21tYW5kT3B0aW9ucxIQCghlbmRwb2ludBgBIAEoCRIPCgdzdWJqZWN0GAIgASgJEg8KB3JlcGxpZXMYAyADKAkiNgoMRXZlbnRPcHRpb25zEg8KB3N1YmplY3QYASABKAkSFQoNZmlsdGVyX2ZpZWxkcxgCIAMoCSIOCgxSZXBseU9wdGlvbnMiagoLU2FnYU9wdGlvbnMSDAoEbmFtZRgBIAEoCRITCgtjb3JyZWxhdGlvbhgCIAEoCRImCgdoYW5kbGVzGAMgAygLMhUuZ29idXMudjEuU2FnYU1lc3NhZ2USEAoIdGltZW91dHMYBCADKAkiagoLU2FnYU1lc3NhZ2USDwoHbWVzc2FnZRgBIAEoCRINCgVmaWVsZBgCIAEoCRIOCgZzdGFydHMYAyABKAgSKwoKaWZfbWlzc2luZxgEIAEoDjIXLmdvYnVzLnYxLlNhZ2FJZk1pc3NpbmcqggEKDVNhZ2FJZk1pc3NpbmcSHwobU0FHQV9JRl9NSVNTSU5HX1VOU1BFQ0lGSUVEEAASGgoWU0FHQV9JRl9NSVNTSU5HX0lHTk9SRRABEhgKFFNBR0FfSUZfTUlTU0lOR19GQUlMEAISGgoWU0FHQV9JRl9NSVNTSU5HX0hBTkRMRRADOlUKB2NvbW1hbmQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYxscDIAEoCzIYLmdvYnVzLnYxLkNvbW1hbmRPcHRpb25zUgdjb21tYW5kOk8KBWV2ZW50Eh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGMfHAyABKAsyFi5nb2J1cy52MS5FdmVudE9wdGlvbnNSBWV2ZW50Ok8KBXJlcGx5Eh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGMjHAyABKAsyFi5nb2J1cy52MS5SZXBseU9wdGlvbnNSBXJlcGx5OkwKBHNhZ2ESHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYyccDIAEoCzIVLmdvYnVzLnYxLlNhZ2FPcHRpb25zUgRzYWdhQjJaMGdpdGh1Yi5jb20vZ29idXNkZXYvZ29idXMvcHJvdG8vZ29idXMvdjE7Z29idXN2MWIGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * CommandOptions marks a message as a command: a request that one logical
@@ -94,6 +94,24 @@ export type EventOptions = Message<"gobus.v1.EventOptions"> & {
    * @generated from field: string subject = 1;
    */
   subject: string;
+
+  /**
+   * FilterFields names fields of the event whose values become tokens of
+   * its subject, <prefix>.evt.<subject>.<value>..., in the order given, so
+   * that a subscriber can ask the server for only the events it wants
+   * (the generated XFilter type). Each is a singular scalar field of the
+   * event: string, an integer type, bool or an enum; not repeated, not a
+   * map, not a message, not in a oneof.
+   *
+   *   message OrderPlaced {
+   *     option (gobus.v1.event) = { filter_fields: ["region"] };
+   *     string order_id = 1;
+   *     string region = 2;
+   *   }
+   *
+   * @generated from field: repeated string filter_fields = 2;
+   */
+  filterFields: string[];
 };
 
 /**
@@ -129,6 +147,177 @@ export const ReplyOptionsSchema: GenMessage<ReplyOptions> = /*@__PURE__*/
   messageDesc(file_gobus_v1_options, 2);
 
 /**
+ * SagaOptions marks a message as the state of a saga: a long-running
+ * process that handles several commands and events, keeps this message
+ * between them (in a JetStream KV bucket, one per saga type, one key per
+ * instance), and may schedule timeouts to itself. Each handled message
+ * finds its instance through a field holding the same value as the
+ * state's correlation field; at least one message starts an instance, and
+ * the runtime sets the state's correlation field from it.
+ *
+ *   message ShippingState {
+ *     option (gobus.v1.saga) = {
+ *       correlation: "order_id"
+ *       handles: [
+ *         { message: "shop.sales.v1.OrderPlaced", starts: true },
+ *         { message: "shop.billing.v1.OrderBilled", starts: true }
+ *       ]
+ *       timeouts: ["BillingOverdue"]
+ *     };
+ *     string order_id = 1;
+ *     bool placed = 2;
+ *     bool billed = 3;
+ *   }
+ *
+ *   // BillingOverdue is a timeout: a plain message the saga schedules to
+ *   // itself.
+ *   message BillingOverdue {}
+ *
+ * protoc-gen-gobus generates a ShippingSaga interface (HandleOrderPlaced,
+ * HandleOrderBilled, TimeoutBillingOverdue), UnimplementedShippingSaga,
+ * NewShippingSaga, RegisterShippingSaga and RequestShippingBillingOverdue.
+ *
+ * @generated from message gobus.v1.SagaOptions
+ */
+export type SagaOptions = Message<"gobus.v1.SagaOptions"> & {
+  /**
+   * Name is the stem of the generated Go names: "Shipping" gives
+   * ShippingSaga. By default it is the message name without a "SagaData",
+   * "Data" or "State" suffix. It is not on the wire: the saga's wire name
+   * is the state message's full name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Correlation names the state field that identifies an instance (the
+   * key of its state): a singular string or integer field, outside any
+   * oneof. Required.
+   *
+   * @generated from field: string correlation = 2;
+   */
+  correlation: string;
+
+  /**
+   * Handles lists the commands and events the saga handles, each at most
+   * once.
+   *
+   * @generated from field: repeated gobus.v1.SagaMessage handles = 3;
+   */
+  handles: SagaMessage[];
+
+  /**
+   * Timeouts names the messages the saga schedules to itself with
+   * RequestTimeout: plain messages (neither commands, events nor
+   * replies), each a full name ("shop.shipping.v1.BillingOverdue") or a
+   * name relative to the state's package ("BillingOverdue"), declared in
+   * the state's file or a file it imports.
+   *
+   * @generated from field: repeated string timeouts = 4;
+   */
+  timeouts: string[];
+};
+
+/**
+ * Describes the message gobus.v1.SagaOptions.
+ * Use `create(SagaOptionsSchema)` to create a new message.
+ */
+export const SagaOptionsSchema: GenMessage<SagaOptions> = /*@__PURE__*/
+  messageDesc(file_gobus_v1_options, 3);
+
+/**
+ * SagaMessage is one command or event a saga handles.
+ *
+ * @generated from message gobus.v1.SagaMessage
+ */
+export type SagaMessage = Message<"gobus.v1.SagaMessage"> & {
+  /**
+   * Message is the command or event: its full name or a name relative to
+   * the state's package, declared in the state's file or a file it
+   * imports.
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * Field is the message's field holding the instance's correlation
+   * value, of the same type as the state's correlation field. By default
+   * it is the field named like the state's correlation field.
+   *
+   * @generated from field: string field = 2;
+   */
+  field: string;
+
+  /**
+   * Starts says that the message starts an instance when none exists for
+   * its correlation value.
+   *
+   * @generated from field: bool starts = 3;
+   */
+  starts: boolean;
+
+  /**
+   * IfMissing says what a message that does not start the saga does when
+   * no instance exists for its correlation value (the instance completed
+   * or never started). It is not allowed on a starting message.
+   *
+   * @generated from field: gobus.v1.SagaIfMissing if_missing = 4;
+   */
+  ifMissing: SagaIfMissing;
+};
+
+/**
+ * Describes the message gobus.v1.SagaMessage.
+ * Use `create(SagaMessageSchema)` to create a new message.
+ */
+export const SagaMessageSchema: GenMessage<SagaMessage> = /*@__PURE__*/
+  messageDesc(file_gobus_v1_options, 4);
+
+/**
+ * SagaIfMissing says what a message that cannot start a saga does when it
+ * finds no instance.
+ *
+ * @generated from enum gobus.v1.SagaIfMissing
+ */
+export enum SagaIfMissing {
+  /**
+   * The default: the same as SAGA_IF_MISSING_IGNORE.
+   *
+   * @generated from enum value: SAGA_IF_MISSING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Log the message and acknowledge it.
+   *
+   * @generated from enum value: SAGA_IF_MISSING_IGNORE = 1;
+   */
+  IGNORE = 1,
+
+  /**
+   * Move the message to the error stream, without retries.
+   *
+   * @generated from enum value: SAGA_IF_MISSING_FAIL = 2;
+   */
+  FAIL = 2,
+
+  /**
+   * Call the saga's generated NotFoundX method.
+   *
+   * @generated from enum value: SAGA_IF_MISSING_HANDLE = 3;
+   */
+  HANDLE = 3,
+}
+
+/**
+ * Describes the enum gobus.v1.SagaIfMissing.
+ */
+export const SagaIfMissingSchema: GenEnum<SagaIfMissing> = /*@__PURE__*/
+  enumDesc(file_gobus_v1_options, 0);
+
+/**
  * Command marks the message as a command; see CommandOptions.
  *
  * @generated from extension: gobus.v1.CommandOptions command = 58310;
@@ -151,4 +340,12 @@ export const event: GenExtension<MessageOptions, EventOptions> = /*@__PURE__*/
  */
 export const reply: GenExtension<MessageOptions, ReplyOptions> = /*@__PURE__*/
   extDesc(file_gobus_v1_options, 2);
+
+/**
+ * Saga marks the message as the state of a saga; see SagaOptions.
+ *
+ * @generated from extension: gobus.v1.SagaOptions saga = 58313;
+ */
+export const saga: GenExtension<MessageOptions, SagaOptions> = /*@__PURE__*/
+  extDesc(file_gobus_v1_options, 3);
 

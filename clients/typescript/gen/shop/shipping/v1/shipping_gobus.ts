@@ -4,8 +4,8 @@
 /* eslint-disable */
 
 import { command, event, type Endpoint, type MessageContext, type Publisher, type Sender, type SendOptions } from "@gobusdev/gobus";
-import type { DispatchParcel, OrderShipped } from "./shipping_pb.js";
-import { DispatchParcelSchema, OrderShippedSchema } from "./shipping_pb.js";
+import type { DispatchParcel, OrderShipped, ShipmentCancelled } from "./shipping_pb.js";
+import { DispatchParcelSchema, OrderShippedSchema, ShipmentCancelledSchema } from "./shipping_pb.js";
 
 /** DispatchParcelRoute routes the command shop.shipping.v1.DispatchParcel to endpoint shipping. */
 export const DispatchParcelRoute = command(DispatchParcelSchema, "shipping", "shop.shipping.v1.DispatchParcel");
@@ -60,4 +60,27 @@ export interface OrderShippedHandler {
 /** registerOrderShippedHandler subscribes ep to shop.shipping.v1.OrderShipped. */
 export function registerOrderShippedHandler(ep: Endpoint, h: OrderShippedHandler): void {
   ep.handle(OrderShippedRoute, (ctx, msg) => h.handleOrderShipped(ctx, msg));
+}
+
+/** ShipmentCancelledRoute routes the event shop.shipping.v1.ShipmentCancelled. */
+export const ShipmentCancelledRoute = event(ShipmentCancelledSchema, "shop.shipping.v1.ShipmentCancelled");
+
+/**
+ * ShipmentCancelled tells the world that shipping gave up on an order:
+ * it was placed, but not billed in time.
+ *
+ * publishShipmentCancelled publishes ShipmentCancelled and waits until JetStream stored it; inside a handler, once the handler succeeded.
+ */
+export function publishShipmentCancelled(via: Publisher, msg: ShipmentCancelled, opts?: SendOptions): Promise<void> {
+  return via.publish(ShipmentCancelledRoute, msg, opts);
+}
+
+/** ShipmentCancelledHandler handles the event shop.shipping.v1.ShipmentCancelled. */
+export interface ShipmentCancelledHandler {
+  handleShipmentCancelled(ctx: MessageContext, msg: ShipmentCancelled): Promise<void>;
+}
+
+/** registerShipmentCancelledHandler subscribes ep to shop.shipping.v1.ShipmentCancelled. */
+export function registerShipmentCancelledHandler(ep: Endpoint, h: ShipmentCancelledHandler): void {
+  ep.handle(ShipmentCancelledRoute, (ctx, msg) => h.handleShipmentCancelled(ctx, msg));
 }

@@ -8,13 +8,15 @@
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_gobus_v1_options } from "../../../gobus/v1/options_pb.js";
+import { file_shop_billing_v1_billing } from "../../billing/v1/billing_pb.js";
+import { file_shop_sales_v1_sales } from "../../sales/v1/sales_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file shop/shipping/v1/shipping.proto.
  */
 export const file_shop_shipping_v1_shipping: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaG9wL3NoaXBwaW5nL3YxL3NoaXBwaW5nLnByb3RvEhBzaG9wLnNoaXBwaW5nLnYxIjIKDkRpc3BhdGNoUGFyY2VsEhAKCG9yZGVyX2lkGAEgASgJOg6yvBwKCghzaGlwcGluZyImCgxPcmRlclNoaXBwZWQSEAoIb3JkZXJfaWQYASABKAk6BLq8HABCUVpPZ2l0aHViLmNvbS9nb2J1c2Rldi9nb2J1cy9leGFtcGxlcy9vcmRlcnMvY29udHJhY3RzL3Nob3Avc2hpcHBpbmcvdjE7c2hpcHBpbmd2MWIGcHJvdG8z", [file_gobus_v1_options]);
+  fileDesc("Ch9zaG9wL3NoaXBwaW5nL3YxL3NoaXBwaW5nLnByb3RvEhBzaG9wLnNoaXBwaW5nLnYxIjIKDkRpc3BhdGNoUGFyY2VsEhAKCG9yZGVyX2lkGAEgASgJOg6yvBwKCghzaGlwcGluZyImCgxPcmRlclNoaXBwZWQSEAoIb3JkZXJfaWQYASABKAk6BLq8HAAiOwoRU2hpcG1lbnRDYW5jZWxsZWQSEAoIb3JkZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJOgS6vBwAIqEBCg1TaGlwcGluZ1N0YXRlEhAKCG9yZGVyX2lkGAEgASgJEg4KBnBsYWNlZBgCIAEoCBIOCgZiaWxsZWQYAyABKAg6Xsq8HFoSCG9yZGVyX2lkGh0KGXNob3Auc2FsZXMudjEuT3JkZXJQbGFjZWQYARofChtzaG9wLmJpbGxpbmcudjEuT3JkZXJCaWxsZWQYASIOQmlsbGluZ092ZXJkdWUiIgoOQmlsbGluZ092ZXJkdWUSEAoIb3JkZXJfaWQYASABKAlCUVpPZ2l0aHViLmNvbS9nb2J1c2Rldi9nb2J1cy9leGFtcGxlcy9vcmRlcnMvY29udHJhY3RzL3Nob3Avc2hpcHBpbmcvdjE7c2hpcHBpbmd2MWIGcHJvdG8z", [file_gobus_v1_options, file_shop_billing_v1_billing, file_shop_sales_v1_sales]);
 
 /**
  * DispatchParcel asks shipping to hand an order's parcel to the courier,
@@ -60,4 +62,92 @@ export type OrderShipped = Message<"shop.shipping.v1.OrderShipped"> & {
  */
 export const OrderShippedSchema: GenMessage<OrderShipped> = /*@__PURE__*/
   messageDesc(file_shop_shipping_v1_shipping, 1);
+
+/**
+ * ShipmentCancelled tells the world that shipping gave up on an order:
+ * it was placed, but not billed in time.
+ *
+ * @generated from message shop.shipping.v1.ShipmentCancelled
+ */
+export type ShipmentCancelled = Message<"shop.shipping.v1.ShipmentCancelled"> & {
+  /**
+   * The order's id.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * Why shipping gave up.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message shop.shipping.v1.ShipmentCancelled.
+ * Use `create(ShipmentCancelledSchema)` to create a new message.
+ */
+export const ShipmentCancelledSchema: GenMessage<ShipmentCancelled> = /*@__PURE__*/
+  messageDesc(file_shop_shipping_v1_shipping, 2);
+
+/**
+ * ShippingState is the state of the shipping saga: one instance per
+ * order, kept in the bus's key-value store between the two events it
+ * waits for, which may come in either order.
+ *
+ * @generated from message shop.shipping.v1.ShippingState
+ */
+export type ShippingState = Message<"shop.shipping.v1.ShippingState"> & {
+  /**
+   * The order's id: what correlates both events to the instance.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * Whether OrderPlaced arrived.
+   *
+   * @generated from field: bool placed = 2;
+   */
+  placed: boolean;
+
+  /**
+   * Whether OrderBilled arrived.
+   *
+   * @generated from field: bool billed = 3;
+   */
+  billed: boolean;
+};
+
+/**
+ * Describes the message shop.shipping.v1.ShippingState.
+ * Use `create(ShippingStateSchema)` to create a new message.
+ */
+export const ShippingStateSchema: GenMessage<ShippingState> = /*@__PURE__*/
+  messageDesc(file_shop_shipping_v1_shipping, 3);
+
+/**
+ * BillingOverdue is the shipping saga's timeout: the order was placed
+ * but billing has not happened in time.
+ *
+ * @generated from message shop.shipping.v1.BillingOverdue
+ */
+export type BillingOverdue = Message<"shop.shipping.v1.BillingOverdue"> & {
+  /**
+   * The order's id.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+};
+
+/**
+ * Describes the message shop.shipping.v1.BillingOverdue.
+ * Use `create(BillingOverdueSchema)` to create a new message.
+ */
+export const BillingOverdueSchema: GenMessage<BillingOverdue> = /*@__PURE__*/
+  messageDesc(file_shop_shipping_v1_shipping, 4);
 
