@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
@@ -210,23 +209,8 @@ func TestCrashLoopingMessageMovesToErrorStream(t *testing.T) {
 // with the race detector if the test has it.
 func buildWorker(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the crash test builds its worker with the go command: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "worker")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	args := []string{"build", "-o", bin}
-	if raceEnabled() {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/gobusdev/gobus/internal/crashtest/worker")
 	start := time.Now()
-	if out, err := exec.Command(goTool, args...).CombinedOutput(); err != nil {
-		t.Fatalf("go %v: %v\n%s", args, err, out)
-	}
+	bin := buildCrashBinary(t, "worker")
 	t.Logf("built the worker in %s", time.Since(start).Round(time.Millisecond))
 	return bin
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -198,6 +199,9 @@ func buildCrashBinary(t *testing.T, name string) string {
 		t.Fatalf("the crash test builds its process with the go command: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), name)
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
 	args := []string{"build", "-o", bin}
 	if raceEnabled() {
 		args = append(args, "-race")
