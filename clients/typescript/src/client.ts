@@ -13,6 +13,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { Claims, claimLimit, openClaimsBucket } from "./claim.js";
 import { GobusError, KindError } from "./errors.js";
 import { uuidV7 } from "./ids.js";
 import { Names, type CommandRoute, type EventRoute, type ReplyRoute, type Route, type RouteMessage } from "./routes.js";
@@ -28,8 +29,21 @@ export interface ConnectOptions {
   prefix?: string;
   /** ce-source of messages sent outside handlers; default the program's file name. */
   source?: string;
-  /** Create the events and errors streams if missing (default true), as gobus's installer does. */
+  /**
+   * Create the events and errors streams if missing (default true), as
+   * gobus's installer does, and the claims bucket when a body first goes
+   * by claim check.
+   */
   installer?: boolean;
+  /**
+   * Claim check (docs/wire.md): bodies longer than this many bytes go to
+   * the Object Store bucket <prefix>_claims and the message carries a
+   * reference (ce-dataref), as gobus.WithClaimCheck. Default, and at
+   * most: the server's max payload less 64 KiB for headers. false sends
+   * every body inline (gobus.WithoutClaimCheck): a larger message fails
+   * as too-large. Receiving endpoints follow references either way.
+   */
+  claimCheck?: number | false;
 }
 
 /** SendOptions change one sent or published message. */
@@ -62,6 +76,9 @@ export interface Publisher {
 export interface Outgoing {
   subject: string;
   type: string;
+  /** The message's ce-id, which names its claim check object. */
+  id: string;
+  kind: "command" | "event" | "reply";
   headers: MsgHdrs;
   data: Uint8Array;
   /** A reply to a waiting client: published on core NATS, after the rest is stored. */
@@ -81,6 +98,11 @@ const twoMinutesNanos = 2 * 60 * 1e9;
 const weekNanos = 7 * 24 * 3600 * 1e9;
 
 export class Client implements Sender, Publisher {
+  /** The claims bucket, for bodies sent and received by claim check. */
+  readonly claims: Claims;
+  /** The longest body sent inline; longer ones go by claim check. */
+  readonly claimLimit: number;
+
   private constructor(
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
@@ -88,7 +110,12 @@ export class Client implements Sender, Publisher {
     readonly names: Names,
     readonly source: string,
     private readonly owned: boolean,
-  ) {}
+    installer: boolean,
+    claimCheck: number | false | undefined,
+  ) {
+    this.claims = new Claims(names.claimsBucket, openClaimsBucket(js, names.claimsBucket, installer, weekNanos));
+    this.claimLimit = claimLimit(nc.info?.max_payload ?? 1024 * 1024, claimCheck);
+  }
 
   /** connect connects to NATS and, unless told not to, creates the events and errors streams if missing. */
   static async connect(opts: ConnectOptions = {}): Promise<Client> {
@@ -97,9 +124,13 @@ export class Client implements Sender, Publisher {
     if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(prefix) || /^(kv|obj)$/i.test(prefix)) {
       throw new GobusError(`invalid prefix "${prefix}": one NATS token of letters, digits and '-', not KV or OBJ`);
     }
+    if (opts.claimCheck !== undefined && opts.claimCheck !== false && !(Number.isInteger(opts.claimCheck) && opts.claimCheck > 0)) {
+      throw new GobusError(`claimCheck ${opts.claimCheck}: the threshold is a body size in bytes; use a positive integer, or false to send every body inline`);
+    }
     const source = opts.source ?? basename(process.argv[1] ?? "typescript").replace(/\.[cm]?js$/, "");
-    const c = new Client(nc, jetstream(nc), await jetstreamManager(nc), new Names(prefix), source, opts.connection === undefined);
-    if (opts.installer ?? true) {
+    const installer = opts.installer ?? true;
+    const c = new Client(nc, jetstream(nc), await jetstreamManager(nc), new Names(prefix), source, opts.connection === undefined, installer, opts.claimCheck);
+    if (installer) {
       await c.ensureStream({ name: c.names.eventsStream, subjects: [`${prefix}.evt.>`, `${prefix}.sched.evt.*`], retention: RetentionPolicy.Limits, max_age: weekNanos });
       await c.ensureStream({ name: c.names.errorsStream, subjects: [`${prefix}.err.>`], retention: RetentionPolicy.Limits, max_age: 0 });
     }
@@ -129,7 +160,7 @@ export class Client implements Sender, Publisher {
       const data = encode(route, msg);
       const id = opts.messageId ?? uuidV7();
       const out = this.outgoing(route, data, { id, source: this.source, replyTo: inbox, ...(opts.correlationId ? { correlationId: opts.correlationId } : {}) });
-      this.checkSize(out);
+      await this.seal(out);
       await this.store(out);
       for await (const m of sub) {
         const env = parseEnvelope(m.headers);
@@ -159,7 +190,7 @@ export class Client implements Sender, Publisher {
       ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
       ...(opts.replyTo !== undefined ? { replyTo: this.names.replySubject(opts.replyTo) } : {}),
     });
-    this.checkSize(out);
+    await this.seal(out);
     await this.store(out);
   }
 
@@ -177,7 +208,26 @@ export class Client implements Sender, Publisher {
     if (a.causationId !== undefined) h.set(Header.causationId, encodeAttribute(a.causationId));
     h.set(Header.intent, route.kind === "command" ? "send" : route.kind === "event" ? "publish" : "reply");
     if (a.replyTo !== undefined) h.set(Header.replyTo, encodeAttribute(a.replyTo));
-    return { subject: subject ?? (route.kind === "reply" ? "" : this.names.subject(route)), type: route.type, headers: h, data };
+    return { subject: subject ?? (route.kind === "reply" ? "" : this.names.subject(route)), type: route.type, id: a.id, kind: route.kind, headers: h, data };
+  }
+
+  /**
+   * seal makes out ready to store: a body over the claim limit goes to the
+   * claims bucket and out carries the reference instead (replies travel
+   * inline: a waiting requester does not follow references); then the
+   * size check.
+   */
+  async seal(out: Outgoing): Promise<void> {
+    if (out.data.length > this.claimLimit && out.kind !== "reply") {
+      const verb = out.kind === "command" ? "send" : "publish";
+      try {
+        await this.claims.put(out.type, out.id, out.data, out.headers);
+      } catch (err) {
+        throw new GobusError(`${verb} ${out.type}: storing its body of ${out.data.length} bytes by claim check in bucket ${this.names.claimsBucket}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      out.data = new Uint8Array(0);
+    }
+    this.checkSize(out);
   }
 
   /** checkSize fails with a too-large error if out exceeds the server's max payload. */

@@ -8,6 +8,7 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { AckPolicy, DeliverPolicy, RetentionPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
+import { ClaimError, dataRef } from "./claim.js";
 import { Client, decode, encode, type Outgoing, type Publisher, type Sender, type SendOptions } from "./client.js";
 import { GobusError, KindError, kindOf, messageOf, retryable, typeName, UnrecoverableError, type ErrorKind } from "./errors.js";
 import { DerivedIds } from "./ids.js";
@@ -343,10 +344,19 @@ export class Endpoint {
     let env: Envelope;
     let reg: Registration;
     let msg: MessageShape<DescMessage>;
+    let claim: string | undefined; // a command's claimed body, removed once handled
     try {
       env = parseEnvelope(m.headers);
       reg = this.lookup(env, m.subject);
-      msg = decode(reg.route, m.data, env);
+      let body = m.data;
+      const ref = dataRef(m.headers);
+      if (ref !== undefined) {
+        const claimed = await this.claimed(m, ref);
+        if (claimed === undefined) return;
+        body = claimed.data;
+        if (reg.route.kind !== "event") claim = claimed.object;
+      }
+      msg = decode(reg.route, body, env);
     } catch (err) {
       return this.moveToErrors(m, err instanceof KindError ? err : new KindError(err instanceof Error && err.name === "MalformedError" ? "malformed" : "decode", messageOf(err)), 1);
     }
@@ -361,7 +371,7 @@ export class Endpoint {
       const ctx = new MessageContext(this, reg.route, env, m.subject, attempt, delivery, signal);
       const err = await this.attempt(m, reg, ctx, msg, tryAbort);
       if (err === undefined) {
-        m.ack();
+        await this.ack(m, claim);
         return;
       }
       const kind = kindOf(err);
@@ -377,6 +387,55 @@ export class Endpoint {
       m.nak(delay);
       return;
     }
+  }
+
+  /**
+   * claimed reads the body of m, sent by claim check with reference ref,
+   * before decoding, as gobus endpoints do. A reference that cannot be
+   * followed moves m to the error stream as unrecoverable; a fetch that
+   * fails otherwise is tried again on a later delivery, by the retry
+   * policy's delays. It returns undefined when it settled m.
+   */
+  private async claimed(m: JsMsg, ref: string): Promise<{ data: Uint8Array; object: string } | undefined> {
+    try {
+      return await this.client.claims.fetch(ref, m.headers);
+    } catch (err) {
+      if (err instanceof ClaimError) {
+        await this.moveToErrors(m, new UnrecoverableError(err), 1);
+        return undefined;
+      }
+      const why = new GobusError(`fetching the body sent by claim check (ce-dataref "${ref}"): ${messageOf(err)}`, { cause: err });
+      const delivery = m.info.deliveryCount;
+      if (delivery > this.policy.delayed) {
+        await this.moveToErrors(m, why, attemptOf(this.policy, delivery, 0));
+        return undefined;
+      }
+      const delay = retryDelay(this.policy, delivery);
+      this.warn(`${why.message}; delivered again in ${delay}ms`);
+      m.nak(delay);
+      return undefined;
+    }
+  }
+
+  /**
+   * ack acknowledges a handled m. A command whose body came by claim
+   * check is acknowledged with the server's confirmation, then its body
+   * removed; if the removal fails, the bucket's max age removes it.
+   */
+  private async ack(m: JsMsg, claim: string | undefined): Promise<void> {
+    if (claim === undefined) {
+      m.ack();
+      return;
+    }
+    try {
+      if (!(await m.ackAck())) return; // not confirmed: it comes again, and needs its body
+    } catch (err) {
+      this.warn(`acknowledging a message failed; it will be delivered again: ${messageOf(err)}`);
+      return;
+    }
+    await this.client.claims.remove(claim).catch((err: unknown) => {
+      this.warn(`removing the body of a handled message (object ${claim}) from the claims bucket failed; the bucket's max age removes it: ${messageOf(err)}`);
+    });
   }
 
   /** warn logs a warning of this endpoint. */
@@ -426,7 +485,8 @@ export class Endpoint {
         if (outcome === "given up") this.warn(`a ${ctx.type} handler ran past its max handling time and was given up; what it does when it returns is dropped`);
         return timeout;
       }
-      for (const out of ctx.outgoing) this.client.checkSize(out);
+      // Bodies over the claim limit are uploaded, and every size checked, before any is stored.
+      await Promise.all(ctx.outgoing.map((out) => this.client.seal(out)));
       await Promise.all(ctx.outgoing.filter((out) => !out.core).map((out) => this.client.store(out)));
       // Replies to waiting clients go last, once the rest is stored.
       for (const out of ctx.outgoing.filter((out) => out.core)) await this.client.store(out);

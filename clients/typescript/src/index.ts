@@ -2,6 +2,7 @@
 // contract of docs/wire.md. Generated code (protoc-gen-gobus-es) declares
 // routes and typed send, publish and register functions over this.
 
+export { ClaimError, Claims, claimLimit, claimName, claimsBucketDescription, dataRef, maxHeaderBlock, openClaimsBucket, type Claimed } from "./claim.js";
 export { Client, type ConnectOptions, type Outgoing, type Publisher, type RequestOptions, type Sender, type SendOptions } from "./client.js";
 export { Endpoint, MessageContext, type EndpointOptions, type Handler, type Logger } from "./endpoint.js";
 export { GobusError, KindError, NotImplementedError, UnrecoverableError, unrecoverable, type ErrorKind } from "./errors.js";

@@ -75,4 +75,8 @@ export class Names {
   get errorsStream(): string {
     return `${this.prefix}_errors`;
   }
+  /** The Object Store bucket of bodies sent by claim check. */
+  get claimsBucket(): string {
+    return `${this.prefix}_claims`;
+  }
 }
