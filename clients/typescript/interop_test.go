@@ -65,7 +65,7 @@ func nodeOrSkip(t *testing.T) string {
 			return missing("no node on PATH")
 		}
 	}
-	for _, f := range []string{"node_modules/@nats-io/jetstream", "dist/examples/orders/storefront.js", "dist/examples/orders/billing.js"} {
+	for _, f := range []string{"node_modules/@nats-io/jetstream", "node_modules/@nats-io/obj", "dist/examples/orders/storefront.js", "dist/examples/orders/billing.js", "dist/examples/interop/archive.js"} {
 		if _, err := os.Stat(f); err != nil {
 			return missing(f + " is missing")
 		}
@@ -83,9 +83,14 @@ type nodeProcess struct {
 	seen   []map[string]any
 }
 
+// startNode runs script, a program of dist/examples/orders unless it
+// names its directory under dist/examples.
 func startNode(t *testing.T, node, url, script string, env []string, args ...string) *nodeProcess {
 	t.Helper()
-	cmd := exec.Command(node, append([]string{filepath.Join("dist", "examples", "orders", script)}, args...)...)
+	if !strings.Contains(script, "/") {
+		script = "orders/" + script
+	}
+	cmd := exec.Command(node, append([]string{filepath.Join("dist", "examples", filepath.FromSlash(script))}, args...)...)
 	cmd.Env = append(append(os.Environ(), "GOBUS_URL="+url), env...)
 	p := &nodeProcess{cmd: cmd, lines: make(chan map[string]any, 100), stderr: &natstest.LockedBuffer{}}
 	cmd.Stderr = p.stderr
