@@ -79,7 +79,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of each latency round")
 	flag.BoolVar(&cfg.watermill, "watermill", true, "also run the workloads through Watermill (bench/watermill, its own module)")
 	flag.StringVar(&cfg.postgres, "postgres", os.Getenv("GOBUS_TEST_POSTGRES"), "PostgreSQL DSN for the outbox row (default GOBUS_TEST_POSTGRES; none: SQLite only)")
-	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round to this file")
+	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round (with -only allocs: of the pump) to this file")
 	flag.StringVar(&cfg.memprofile, "memprofile", "", "with -only allocs: write an allocation profile of the gobus pump to this file")
 	flag.StringVar(&cfg.only, "only", "", "run some workloads only: ratios (send, pump, latency), allocs, codegen, bodies, idle, scale")
 	flag.DurationVar(&cfg.idleWindow, "idle", 10*time.Second, "how long idle endpoints are measured")

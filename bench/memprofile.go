@@ -15,7 +15,8 @@ import (
 // allocsOnly measures the allocations of the gobus pump alone, the quick
 // loop for work on the hot path. With -memprofile it writes an allocation
 // profile of the pump (what filling the queue allocated is subtracted:
-// the profile is taken with the fill's as its base, see writeAllocs).
+// the profile is taken with the fill's as its base, see writeAllocs);
+// with -cpuprofile, a CPU profile of the pump.
 func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	if b.cfg.memprofile != "" {
 		runtime.MemProfileRate = 1
@@ -27,11 +28,13 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	if err := b.writeAllocs(b.cfg.memprofile + ".base"); err != nil {
 		return err
 	}
+	stop := b.startProfile()
 	before, cpu0, start := mallocs(), cpuTime(), time.Now()
 	wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
 	if err == nil {
 		err = wait(n)
 	}
+	stop()
 	if err != nil {
 		return err
 	}
