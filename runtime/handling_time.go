@@ -71,8 +71,8 @@ const (
 type handlerTry struct {
 	ep       *Endpoint
 	d        *delivery
-	ctx      context.Context
-	cancel   context.CancelCauseFunc
+	ctx      context.Context // &tc
+	tc       tryContext
 	deadline time.Time
 	limit    time.Duration
 	state    atomic.Int32
@@ -88,9 +88,13 @@ func (ep *Endpoint) newTry(ctx context.Context, d *delivery, try int) *handlerTr
 		t = new(handlerTry)
 	}
 	t.ep, t.d, t.limit, t.deadline = ep, d, limit, time.Now().Add(limit)
-	t.ctx, t.cancel = context.WithCancelCause(ctx)
+	t.tc = newTryContext(ctx)
+	t.ctx = &t.tc
 	return t
 }
+
+// cancel ends the try's context with cause.
+func (t *handlerTry) cancel(cause error) { t.tc.end(cause) }
 
 // maxHandlingFor is the max handling time of a message type.
 func (ep *Endpoint) maxHandlingFor(typ string) time.Duration {
