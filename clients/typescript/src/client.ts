@@ -15,6 +15,7 @@ import {
 } from "@nats-io/jetstream";
 import { Claims, claimLimit, openClaimsBucket } from "./claim.js";
 import { GobusError, KindError } from "./errors.js";
+import { filteredSubject } from "./filter.js";
 import { uuidV7 } from "./ids.js";
 import { Names, type CommandRoute, type EventRoute, type ReplyRoute, type Route, type RouteMessage } from "./routes.js";
 import { encodeAttribute, Header, parseEnvelope, protobufContentType, type Envelope } from "./wire.js";
@@ -184,14 +185,29 @@ export class Client implements Sender, Publisher {
   private async dispatch(route: Route, msg: MessageShape<DescMessage>, opts: SendOptions): Promise<void> {
     const data = encode(route, msg);
     const id = opts.messageId ?? uuidV7();
-    const out = this.outgoing(route, data, {
-      id,
-      source: this.source,
-      ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
-      ...(opts.replyTo !== undefined ? { replyTo: this.names.replySubject(opts.replyTo) } : {}),
-    });
+    const out = this.outgoing(
+      route,
+      data,
+      {
+        id,
+        source: this.source,
+        ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
+        ...(opts.replyTo !== undefined ? { replyTo: this.names.replySubject(opts.replyTo) } : {}),
+      },
+      this.subjectOf(route, msg),
+    );
     await this.seal(out);
     await this.store(out);
+  }
+
+  /**
+   * subjectOf is the subject msg goes to on route: a command's, or an
+   * event's followed by the tokens of its filter fields (docs/wire.md,
+   * "Filtered events").
+   */
+  subjectOf(route: Route, msg: MessageShape<DescMessage>): string {
+    const subject = this.names.subject(route);
+    return route.kind === "event" ? filteredSubject(route, subject, msg) : subject;
   }
 
   /** outgoing builds the message of route with body data and the given attributes. */

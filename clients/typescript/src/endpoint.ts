@@ -11,6 +11,7 @@ import { headers } from "@nats-io/transport-node";
 import { ClaimError, dataRef } from "./claim.js";
 import { Client, decode, encode, type Outgoing, type Publisher, type Sender, type SendOptions } from "./client.js";
 import { GobusError, KindError, kindOf, messageOf, retryable, typeName, UnrecoverableError, type ErrorKind } from "./errors.js";
+import { eventFilterSubjects, filteredOn, filterTokens, type EventFilter } from "./filter.js";
 import { DerivedIds } from "./ids.js";
 import { attemptOf, crashAllowance, defaultRetryPolicy, maxAttempts, retryDelay, type RetryPolicy } from "./retry.js";
 import type { CommandRoute, EventRoute, ReplyRoute, Route, RouteMessage } from "./routes.js";
@@ -55,6 +56,8 @@ export interface EndpointOptions {
 interface Registration {
   route: Route | ReplyRoute;
   handler: (ctx: MessageContext, msg: MessageShape<DescMessage>) => Promise<void>;
+  /** An event's consumer filter subjects. */
+  subjects?: string[];
 }
 
 /**
@@ -157,16 +160,22 @@ export class MessageContext implements Sender, Publisher {
   private add(route: Route, msg: MessageShape<DescMessage>, opts: SendOptions): Promise<void> {
     const client = this.endpoint.client;
     const data = encode(route, msg);
-    const id = opts.messageId ?? this.ids.next(client.names.subject(route), route.type, data);
+    const subject = client.subjectOf(route, msg);
+    const id = opts.messageId ?? this.ids.next(subject, route.type, data);
     const replyEndpoint = opts.replyTo ?? (route.kind === "command" && this.endpoint.handlesRepliesOf(route) ? this.endpoint.name : undefined);
     this.outgoing.push(
-      client.outgoing(route, data, {
-        id,
-        source: this.endpoint.name,
-        correlationId: opts.correlationId ?? this.correlationId,
-        causationId: this.id,
-        ...(replyEndpoint !== undefined ? { replyTo: client.names.replySubject(replyEndpoint) } : {}),
-      }),
+      client.outgoing(
+        route,
+        data,
+        {
+          id,
+          source: this.endpoint.name,
+          correlationId: opts.correlationId ?? this.correlationId,
+          causationId: this.id,
+          ...(replyEndpoint !== undefined ? { replyTo: client.names.replySubject(replyEndpoint) } : {}),
+        },
+        subject,
+      ),
     );
     return Promise.resolve();
   }
@@ -220,14 +229,37 @@ export class Endpoint {
     this.log = opts.logger ?? console;
   }
 
-  /** handle registers the handler of route's messages; generated registerX functions call it. */
-  handle<R extends Route>(route: R, handler: Handler<R>): void {
+  /**
+   * handle registers the handler of route's messages; generated registerX
+   * functions call it. For an event whose contract names filter fields,
+   * filters select the events the endpoint receives (any of them
+   * matches; none takes every event): its consumer on the events stream
+   * is filtered to their subjects, so the server does the filtering.
+   */
+  handle<R extends Route>(route: R, handler: Handler<R>, filters: readonly EventFilter[] = []): void {
     if (this.started) throw new GobusError(`endpoint ${this.name}: handle ${route.type} before start`);
     if (this.routes.has(route.type)) throw new GobusError(`endpoint ${this.name}: ${route.type} has a handler already`);
     if (route.kind === "command" && route.endpoint !== this.name) {
       throw new GobusError(`endpoint ${this.name}: the command ${route.type} goes to endpoint ${route.endpoint}`);
     }
-    this.routes.set(route.type, { route, handler: handler as Registration["handler"] });
+    const reg: Registration = { route, handler: handler as Registration["handler"] };
+    if (route.kind === "command" && filters.length > 0) {
+      throw new GobusError(`endpoint ${this.name}: ${route.type} is a command; only events are filtered`);
+    }
+    if (route.kind === "event") {
+      if (filters.length > 0 && route.filter.length === 0) {
+        throw new GobusError(
+          `event ${route.type} has no filter fields, so a handler for it cannot filter: name them in its contract, as in option (gobus.v1.event) = { filter_fields: ["region"] }`,
+        );
+      }
+      const tokens = filters.map((f) => filterTokens(route, f));
+      try {
+        reg.subjects = eventFilterSubjects(this.client.names.subject(route), route.filter.length, tokens);
+      } catch (err) {
+        throw new GobusError(`endpoint ${this.name}, event ${route.type} (filter fields ${route.filter.join(", ")}): ${messageOf(err)}`);
+      }
+    }
+    this.routes.set(route.type, reg);
   }
 
   /**
@@ -265,7 +297,7 @@ export class Endpoint {
       names.replySubject(this.name),
       `${names.prefix}.sched.cmd.${this.name}.*`,
     ];
-    const events = [...this.routes.values()].flatMap((r) => (r.route.kind === "event" ? [names.subject(r.route)] : []));
+    const events = [...this.routes.values()].flatMap((r) => (r.route.kind === "event" ? (r.subjects ?? [names.subject(r.route)]) : []));
     const streams = events.length > 0 ? [queue, names.eventsStream] : [queue];
     if (this.installer) await this.install(queue, subjects, events);
     for (const stream of streams) {
@@ -457,7 +489,8 @@ export class Endpoint {
       return reg;
     }
     const want = names.subject(reg.route);
-    if (subject !== want && subject !== this.client.names.retrySubject(this.name)) {
+    const filtered = reg.route.kind === "event" && filteredOn(reg.route, want, subject);
+    if (subject !== want && !filtered && subject !== this.client.names.retrySubject(this.name)) {
       throw new KindError("wrong-subject", `message type does not match its subject: the ${reg.route.kind} ${env.type} arrived on subject ${subject}, but its subject is ${want}`);
     }
     return reg;

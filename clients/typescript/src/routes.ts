@@ -29,6 +29,8 @@ export interface EventRoute<Desc extends DescMessage = DescMessage> {
   readonly schema: Desc;
   readonly type: string;
   readonly suffix: string;
+  /** The proto names of the filter fields whose tokens follow the subject, in order; none for most events. */
+  readonly filter: readonly string[];
 }
 
 export type Route<Desc extends DescMessage = DescMessage> = CommandRoute<Desc> | EventRoute<Desc>;
@@ -46,9 +48,9 @@ export function reply<Desc extends DescMessage>(schema: Desc): ReplyRoute<Desc> 
   return { kind: "reply", schema, type: schema.typeName };
 }
 
-/** event declares an event route; generated code calls it. */
-export function event<Desc extends DescMessage>(schema: Desc, suffix?: string): EventRoute<Desc> {
-  return { kind: "event", schema, type: schema.typeName, suffix: suffix ?? schema.typeName };
+/** event declares an event route, with its filter fields if the contract names any; generated code calls it. */
+export function event<Desc extends DescMessage>(schema: Desc, suffix?: string, filter: readonly string[] = []): EventRoute<Desc> {
+  return { kind: "event", schema, type: schema.typeName, suffix: suffix ?? schema.typeName, filter };
 }
 
 /** Names are the subjects and streams of one prefix (docs/wire.md). */

@@ -4,7 +4,7 @@
 /* eslint-disable */
 
 import { command, event, reply, type Client, type Endpoint, type MessageContext, type Publisher, type RequestOptions, type Sender, type SendOptions } from "@gobusdev/gobus";
-import type { Reserve, Restock, Audit_Counted, StockLow, Reserved } from "./inventory_pb.js";
+import type { Reserve, Restock, Audit_Counted, StockLow, Status, Reserved } from "./inventory_pb.js";
 import { ReserveSchema, RestockSchema, Audit_CountedSchema, StockLowSchema, ReservedSchema } from "./inventory_pb.js";
 
 /** ReservedReplyRoute routes the reply shop.inventory.v1.Reserved. */
@@ -103,10 +103,26 @@ export function registerWarehouseSyncHandler(ep: Endpoint, h: WarehouseSyncHandl
 }
 
 /** Audit_CountedRoute routes the event shop.inventory.v1.Audit.Counted. */
-export const Audit_CountedRoute = event(Audit_CountedSchema, "shop.inventory.v1.Audit.Counted");
+export const Audit_CountedRoute = event(Audit_CountedSchema, "shop.inventory.v1.Audit.Counted", ["warehouse_code", "count", "status"]);
 
 /**
- * Counted says how many items a stock audit found.
+ * Audit_CountedFilter selects the Audit_Counted events a handler receives by their filter
+ * fields, warehouse_code, count, status: pass it to registerAudit_CountedHandler, and the server delivers
+ * only the events that match one of the filters given. A field left out
+ * takes any value.
+ */
+export type Audit_CountedFilter = {
+  /** The events whose warehouse_code is this value. */
+  warehouseCode?: string;
+  /** The events whose count is this value. */
+  count?: bigint;
+  /** The events whose status is this value. */
+  status?: Status;
+};
+
+/**
+ * Counted says how many items a stock audit found. Subscribers may
+ * take only the counts of one warehouse, one count or one status.
  *
  * publishAudit_Counted publishes Audit_Counted and waits until JetStream stored it; inside a handler, once the handler succeeded.
  */
@@ -119,9 +135,12 @@ export interface Audit_CountedHandler {
   handleAudit_Counted(ctx: MessageContext, msg: Audit_Counted): Promise<void>;
 }
 
-/** registerAudit_CountedHandler subscribes ep to shop.inventory.v1.Audit.Counted. */
-export function registerAudit_CountedHandler(ep: Endpoint, h: Audit_CountedHandler): void {
-  ep.handle(Audit_CountedRoute, (ctx, msg) => h.handleAudit_Counted(ctx, msg));
+/**
+ * registerAudit_CountedHandler subscribes ep to shop.inventory.v1.Audit.Counted: to the events that match
+ * one of filters, filtered on the server, or to every one without filters.
+ */
+export function registerAudit_CountedHandler(ep: Endpoint, h: Audit_CountedHandler, ...filters: Audit_CountedFilter[]): void {
+  ep.handle(Audit_CountedRoute, (ctx, msg) => h.handleAudit_Counted(ctx, msg), filters);
 }
 
 /** StockLowRoute routes the event shop.inventory.v1.StockLow. */

@@ -4,7 +4,7 @@
 /* eslint-disable */
 
 import { command, event, type Endpoint, type MessageContext, type Publisher, type Sender, type SendOptions } from "@gobusdev/gobus";
-import type { Store, ParcelShipped, Stored } from "./filters_pb.js";
+import type { Store, ParcelShipped, Stored, Priority } from "./filters_pb.js";
 import { StoreSchema, ParcelShippedSchema, StoredSchema } from "./filters_pb.js";
 
 /** StoreRoute routes the command gobustest.v1.Store to endpoint archive. */
@@ -39,7 +39,20 @@ export function registerArchiveHandler(ep: Endpoint, h: ArchiveHandler): void {
 }
 
 /** ParcelShippedRoute routes the event gobustest.v1.ParcelShipped. */
-export const ParcelShippedRoute = event(ParcelShippedSchema, "gobustest.v1.ParcelShipped");
+export const ParcelShippedRoute = event(ParcelShippedSchema, "gobustest.v1.ParcelShipped", ["region", "priority"]);
+
+/**
+ * ParcelShippedFilter selects the ParcelShipped events a handler receives by their filter
+ * fields, region, priority: pass it to registerParcelShippedHandler, and the server delivers
+ * only the events that match one of the filters given. A field left out
+ * takes any value.
+ */
+export type ParcelShippedFilter = {
+  /** The events whose region is this value. */
+  region?: string;
+  /** The events whose priority is this value. */
+  priority?: Priority;
+};
 
 /**
  * ParcelShipped tells subscribers that a parcel left the warehouse; they
@@ -56,9 +69,12 @@ export interface ParcelShippedHandler {
   handleParcelShipped(ctx: MessageContext, msg: ParcelShipped): Promise<void>;
 }
 
-/** registerParcelShippedHandler subscribes ep to gobustest.v1.ParcelShipped. */
-export function registerParcelShippedHandler(ep: Endpoint, h: ParcelShippedHandler): void {
-  ep.handle(ParcelShippedRoute, (ctx, msg) => h.handleParcelShipped(ctx, msg));
+/**
+ * registerParcelShippedHandler subscribes ep to gobustest.v1.ParcelShipped: to the events that match
+ * one of filters, filtered on the server, or to every one without filters.
+ */
+export function registerParcelShippedHandler(ep: Endpoint, h: ParcelShippedHandler, ...filters: ParcelShippedFilter[]): void {
+  ep.handle(ParcelShippedRoute, (ctx, msg) => h.handleParcelShipped(ctx, msg), filters);
 }
 
 /** StoredRoute routes the event gobustest.v1.Stored. */
