@@ -120,6 +120,39 @@ func servers() mapping {
 // subjects and streams, with the prefix as the channel parameter {prefix}.
 func commandSubject(c *contract) string { return "{prefix}.cmd." + c.endpoint + "." + c.suffix }
 func eventSubject(c *contract) string   { return "{prefix}.evt." + c.suffix }
+
+// eventAddress is the subject an event is published on: its subject,
+// then a parameter per filter field.
+func eventAddress(c *contract) string {
+	a := eventSubject(c)
+	for _, f := range c.filter {
+		a += ".{" + string(f.Desc.Name()) + "}"
+	}
+	return a
+}
+
+// filterParameters are the prefix and a parameter per filter field of c:
+// the subject token of the field's value (docs/wire.md, Filtered events).
+func filterParameters(c *contract) mapping {
+	params := prefixParameter()
+	for _, f := range c.filter {
+		p := mapping{}
+		p.set("description", "The subject token of the event's "+string(f.Desc.Name())+" ("+filterKind(f)+"), as docs/wire.md (Filtered events) says: "+
+			"the value as text (an enum as its number), A-Z a-z 0-9 - _ kept, every other byte ~ and two upper-case hex digits, "+
+			"~ for the empty value, ~~ and 32 hex digits of the text's SHA-256 past 64 bytes. Subscribers filter on it; * takes any value.")
+		p.set("location", "$message.payload#/"+string(f.Desc.Name()))
+		params.set(string(f.Desc.Name()), p)
+	}
+	return params
+}
+
+// filterKind names a filter field's type for its parameter's description.
+func filterKind(f *protogen.Field) string {
+	if f.Enum != nil {
+		return "enum " + string(f.Enum.Desc.FullName())
+	}
+	return f.Desc.Kind().String()
+}
 func queueStream(endpoint string) string {
 	return "{prefix}_queue_" + endpoint
 }
@@ -141,16 +174,35 @@ func commandChannel(c *contract) mapping {
 
 func eventChannel(c *contract) mapping {
 	ch := mapping{}
-	ch.set("address", eventSubject(c))
+	ch.set("address", eventAddress(c))
 	ch.set("title", string(c.msg.Desc.Name()))
-	ch.set("description", "The "+c.fullName()+" events. To receive them, create a durable pull consumer of your own on the events stream filtered to this subject.")
-	ch.set("parameters", prefixParameter())
+	desc := "The " + c.fullName() + " events. To receive them, create a durable pull consumer of your own on the events stream filtered to this subject."
+	if len(c.filter) > 0 {
+		var names []string
+		for _, f := range c.filter {
+			names = append(names, string(f.Desc.Name()))
+		}
+		desc = "The " + c.fullName() + " events, published on their subject followed by the tokens of their filter fields (" + strings.Join(names, ", ") + "). " +
+			"To receive them all, create a durable pull consumer of your own on the events stream filtered to " + eventSubject(c) + " and " + eventSubject(c) + ".>; " +
+			"to receive some, filter on the tokens instead, '*' for any value and '>' for the trailing ones, so that the server does the filtering."
+	}
+	ch.set("description", desc)
+	ch.set("parameters", filterParameters(c))
 	ch.set("messages", mapping{{c.id, ref("#/components/messages/" + c.id)}})
 	ch.set("x-gobus-stream", eventsStreamDetails())
 	sub := mapping{}
 	sub.set("stream", "{prefix}_events")
 	sub.set("durable", "<the subscribing endpoint>")
-	sub.set("filterSubject", eventSubject(c))
+	if len(c.filter) == 0 {
+		sub.set("filterSubject", eventSubject(c))
+	} else {
+		sub.set("filterSubjects", []any{eventSubject(c), eventSubject(c) + ".>"})
+		var fields []any
+		for _, f := range c.filter {
+			fields = append(fields, string(f.Desc.Name()))
+		}
+		sub.set("filterFields", fields)
+	}
 	sub.set("deliverPolicy", "new")
 	addConsumerSettings(&sub)
 	ch.set("x-gobus-subscriber-consumer", sub)

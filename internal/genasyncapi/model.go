@@ -29,6 +29,9 @@ type contract struct {
 	endpoint string // commands only
 	suffix   string // the subject suffix: the subject option or the full name
 	replies  []string
+	// filter are an event's filter fields, in order: their values' tokens
+	// follow its subject.
+	filter []*protogen.Field
 	// replyRefs are the messages replies names, found in the request.
 	replyRefs []*contract
 }
@@ -100,6 +103,14 @@ func (p *pkg) addMessages(f *protogen.File, msgs []*protogen.Message) (mistakes 
 			p.commands = append(p.commands, c)
 		case isEvt:
 			c.suffix = subjectSuffix(m, evt.GetSubject())
+			for _, name := range evt.GetFilterFields() {
+				fld := fieldNamed(m, name)
+				if fld == nil {
+					mistakes = append(mistakes, fmt.Sprintf("%s: event %s: filter field %q is not a field of the message", f.Desc.Path(), m.Desc.FullName(), name))
+					continue
+				}
+				c.filter = append(c.filter, fld)
+			}
 			p.events = append(p.events, c)
 		}
 		mistakes = append(mistakes, p.addMessages(f, m.Messages)...)
@@ -168,4 +179,14 @@ func replyMessages(gen *protogen.Plugin, p *pkg) []*contract {
 		}
 	}
 	return out
+}
+
+// fieldNamed is m's field with proto name name, or nil.
+func fieldNamed(m *protogen.Message, name string) *protogen.Field {
+	for _, f := range m.Fields {
+		if string(f.Desc.Name()) == name {
+			return f
+		}
+	}
+	return nil
 }
