@@ -46,6 +46,7 @@ type Client struct {
 	schemas     schemaPublisher
 	requests    requests
 	claims      claims
+	edge        *edgeLink // nil unless WithEdge
 
 	mu        sync.Mutex
 	endpoints []*Endpoint
@@ -91,6 +92,9 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("gobus: %w", err)
 	}
 	c.js = js
+	if cfg.edge != nil {
+		c.js = newEdgeJetStream(js, c.names, cfg.edge.Endpoints)
+	}
 	c.claims.limit = cfg.claims.limitFor(c.nc.MaxPayload())
 	if byDefault {
 		cfg.logger.Info("gobus: no NATS server configured; started an embedded JetStream server in this process",
@@ -98,9 +102,19 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	}
 	c.installer = cfg.newInstaller(js, c.names)
 	if cfg.install {
-		if err := c.installShared(ctx); err != nil {
+		install := c.installShared
+		if cfg.edge != nil {
+			install = c.installEdge
+		}
+		if err := install(ctx); err != nil {
 			c.release()
 			return nil, err
+		}
+		if cfg.edge != nil {
+			if err := c.startEdgeLink(ctx, js); err != nil {
+				c.release()
+				return nil, err
+			}
 		}
 	}
 	return c, nil
@@ -137,8 +151,14 @@ func (c *Client) connect() error {
 	opts = append(opts, c.cfg.auth.options...)
 	opts = append(opts, c.cfg.natsOptions...)
 	url := c.cfg.url
-	if c.cfg.embedded != nil {
-		ns, err := startEmbedded(*c.cfg.embedded)
+	if c.cfg.embedded != nil || c.cfg.edge != nil {
+		var ns *server.Server
+		var err error
+		if c.cfg.edge != nil {
+			ns, err = startEdge(*c.cfg.edge, c.names)
+		} else {
+			ns, err = startEmbedded(*c.cfg.embedded)
+		}
 		if err != nil {
 			return err
 		}
@@ -458,6 +478,9 @@ func (c *Client) Close(ctx context.Context) error {
 		if err := ep.Stop(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if c.edge != nil {
+		c.edge.stop()
 	}
 	c.release()
 	c.closeErr = errors.Join(errs...)

@@ -18,7 +18,7 @@ const DefaultStoreDir = ".gobus/jetstream"
 // if set, else an embedded server storing under [DefaultStoreDir]. It
 // reports whether it chose the embedded server, so Connect can say so.
 func (c *clientConfig) serverDefault() (embedded bool, err error) {
-	if c.url != "" || c.conn != nil || c.embedded != nil {
+	if c.url != "" || c.conn != nil || c.embedded != nil || c.edge != nil {
 		return false, nil
 	}
 	if url := os.Getenv(EnvURL); url != "" {

@@ -70,6 +70,9 @@ func NewEndpoint(c *Client, name string, opts ...EndpointOption) (*Endpoint, err
 	if err := topology.CheckToken("endpoint name", name); err != nil {
 		return nil, invalidf("%v", err)
 	}
+	if !c.cfg.hostsEndpoint(name) {
+		return nil, invalidf("endpoint %s: this client is on edge %s, which hosts only %v (WithEdge Endpoints): add it there, so that its commands are sourced to this edge", name, c.cfg.edge.Domain, c.cfg.edge.Endpoints)
+	}
 	cfg := defaultEndpointConfig()
 	for _, o := range opts {
 		o.applyEndpoint(&cfg)

@@ -21,5 +21,6 @@ func (c *clientConfig) newInstaller(js jetstream.JetStream, names topology.Names
 		Logger:  c.logger,
 		Strict:  c.strict,
 		Ordered: c.orderedEndpoints(),
+		Edge:    c.edgeTopology(),
 	}
 }

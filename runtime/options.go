@@ -38,6 +38,7 @@ type clientConfig struct {
 	auth            authConfig
 	conn            *nats.Conn
 	embedded        *EmbeddedServer
+	edge            *Edge
 	prefix          string
 	install         bool
 	logger          *slog.Logger
@@ -169,7 +170,7 @@ func WithDuplicateWindow(d time.Duration) Option {
 
 func (c *clientConfig) validate() error {
 	sources := 0
-	for _, set := range []bool{c.url != "", c.conn != nil, c.embedded != nil} {
+	for _, set := range []bool{c.url != "", c.conn != nil, c.embedded != nil, c.edge != nil} {
 		if set {
 			sources++
 		}
@@ -178,7 +179,7 @@ func (c *clientConfig) validate() error {
 	case sources == 0:
 		return invalidf("no NATS server: use WithURL for a server or cluster, or WithEmbeddedServer with a store directory to run one in this process")
 	case sources > 1:
-		return invalidf("use only one of WithURL, WithConn and WithEmbeddedServer")
+		return invalidf("use only one of WithURL, WithConn, WithEmbeddedServer and WithEdge")
 	case c.embedded != nil && c.embedded.StoreDir == "":
 		return invalidf("WithEmbeddedServer needs a StoreDir where JetStream keeps its streams")
 	}
@@ -186,6 +187,9 @@ func (c *clientConfig) validate() error {
 		return invalidf("WithPrefix: %v", err)
 	}
 	if err := c.validateRoutes(); err != nil {
+		return err
+	}
+	if err := c.validateEdge(); err != nil {
 		return err
 	}
 	if err := c.validateOrdering(); err != nil {

@@ -41,11 +41,14 @@ type Installer struct {
 	// Ordered names the endpoints that handle commands in order per key:
 	// their queue streams take keyed commands (see ordered.go).
 	Ordered map[string]bool
+	// Edge, if set, is the edge this installer's client runs on: the
+	// queue streams of the endpoints it hosts source the hub's (edge.go).
+	Edge *Edge
 }
 
 // QueueStreamConfig is the configuration of endpoint's queue stream.
 func (in *Installer) QueueStreamConfig(endpoint string) jetstream.StreamConfig {
-	return in.withOrdering(endpoint, jetstream.StreamConfig{
+	cfg := in.withOrdering(endpoint, jetstream.StreamConfig{
 		Name:        in.Names.QueueStream(endpoint),
 		Description: "gobus queue of endpoint " + endpoint + ": its commands, replies, retried and scheduled messages",
 		Subjects: []string{in.Names.CommandSubjects(endpoint), in.Names.RetrySubject(endpoint),
@@ -57,6 +60,12 @@ func (in *Installer) QueueStreamConfig(endpoint string) jetstream.StreamConfig {
 		AllowMsgSchedules: true,
 		AllowRollup:       true,
 	})
+	if in.Edge != nil && in.Edge.Local[endpoint] {
+		cfg.Subjects = in.Names.EdgeLocalSubjects(endpoint)
+		cfg.AllowMsgSchedules = false
+		cfg.Sources = []*jetstream.StreamSource{in.edgeQueueSource(endpoint)}
+	}
+	return cfg
 }
 
 // EventsStreamConfig is the configuration of the events stream.
@@ -109,7 +118,15 @@ func (in *Installer) OwnQueueStream(ctx context.Context, endpoint string) error 
 	if err != nil {
 		return err
 	}
-	return in.addSubjects(ctx, ordered, cfg.Subjects)
+	if err := in.addSubjects(ctx, ordered, cfg.Subjects); err != nil {
+		return err
+	}
+	for _, src := range cfg.Sources {
+		if _, err := in.AddSource(ctx, cfg.Name, src); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EnsureStream creates a stream that anybody may use if it is missing. An

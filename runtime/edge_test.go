@@ -1,0 +1,189 @@
+package gobus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobusdev/gobus/internal/natstest"
+	gobustestv1 "github.com/gobusdev/gobus/internal/testproto/gobustest/v1"
+	gobus "github.com/gobusdev/gobus/runtime"
+)
+
+// seen records handled ids in the order they were handled.
+type seen struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (s *seen) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids = append(s.ids, id)
+}
+
+func (s *seen) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.ids)
+}
+
+func (s *seen) len() int { return len(s.list()) }
+
+// connectEdge connects an edge's client to hub, storing under dir; the
+// test closes it unless it does so itself.
+func connectEdge(t *testing.T, hub *natstest.Hub, dir string, endpoints ...string) *gobus.Client {
+	t.Helper()
+	c, err := gobus.Connect(context.Background(), gobus.WithLogger(testLogger()), gobus.WithEdge(gobus.Edge{
+		StoreDir: dir, Hub: hub.LeafURL(), Domain: "shop-1", HubDomain: "hub", Endpoints: endpoints,
+	}))
+	if err != nil {
+		t.Fatalf("Connect WithEdge: %v", err)
+	}
+	t.Cleanup(func() { closeClient(t, c) })
+	return c
+}
+
+func closeClient(t *testing.T, c *gobus.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil && !errors.Is(err, gobus.ErrClosed) {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestEdgeStoreAndForward cuts the link between an edge and its hub by
+// stopping the hub: what the edge sends meanwhile is stored on the edge
+// and reaches the hub's endpoint once the hub is back, every message once
+// and in order; commands the hub sends to the edge's endpoint while the
+// edge is down reach it when the edge comes back.
+func TestEdgeStoreAndForward(t *testing.T) {
+	ctx := context.Background()
+	hub := natstest.RunHub(t, "hub")
+	central := connect(t, hub.ClientURL())
+	var work, done, ticks, ticked seen
+	startEndpoint(t, central, "worker", func(ep *gobus.Endpoint) error {
+		if err := gobustestv1.RegisterWorkerHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			work.add(w.GetId())
+			return nil
+		})); err != nil {
+			return err
+		}
+		return gobustestv1.RegisterWorkDoneHandler(ep, workDoneFunc(func(ctx context.Context, mc *gobus.MessageContext, e *gobustestv1.WorkDone) error {
+			done.add(e.GetId())
+			return nil
+		}))
+	}, gobus.WithConcurrency(1))
+
+	edgeDir := t.TempDir()
+	edge := connectEdge(t, hub, edgeDir, "ticker")
+	ticker := func(ep *gobus.Endpoint) error {
+		if err := gobustestv1.RegisterTickerHandler(ep, tickerFunc(func(ctx context.Context, mc *gobus.MessageContext, tk *gobustestv1.Tick) error {
+			ticks.add(tk.GetId())
+			return nil
+		})); err != nil {
+			return err
+		}
+		return gobustestv1.RegisterTickedHandler(ep, tickedFunc(func(ctx context.Context, mc *gobus.MessageContext, e *gobustestv1.Ticked) error {
+			ticked.add(e.GetId())
+			return nil
+		}))
+	}
+	startEndpoint(t, edge, "ticker", ticker)
+
+	// The link is up: a command each way.
+	if err := gobustestv1.SendWork(ctx, edge, &gobustestv1.Work{Id: "up"}); err != nil {
+		t.Fatalf("SendWork with the link up: %v", err)
+	}
+	if err := gobustestv1.SendTick(ctx, central, &gobustestv1.Tick{Id: "up"}); err != nil {
+		t.Fatalf("SendTick on the hub: %v", err)
+	}
+	waitFor(t, "the hub's worker to handle the edge's command", func() bool { return work.len() == 1 })
+	waitFor(t, "the edge's ticker to handle the hub's command", func() bool { return ticks.len() == 1 })
+	if err := gobustestv1.PublishTicked(ctx, central, &gobustestv1.Ticked{Id: "hub"}); err != nil {
+		t.Fatalf("PublishTicked on the hub: %v", err)
+	}
+	waitFor(t, "the edge's subscriber to get the hub's event", func() bool { return ticked.len() == 1 })
+
+	// The link is cut: the edge goes on sending, and the edge's endpoint
+	// handles what the edge sends it.
+	hub.Stop()
+	const outage = 200
+	var want []string
+	for i := range outage {
+		id := fmt.Sprintf("w%03d", i)
+		want = append(want, id)
+		sendCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := gobustestv1.SendWork(sendCtx, edge, &gobustestv1.Work{Id: id})
+		if err == nil && i%20 == 0 {
+			err = gobustestv1.PublishWorkDone(sendCtx, edge, &gobustestv1.WorkDone{Id: id})
+		}
+		cancel()
+		if err != nil {
+			t.Fatalf("sending %s with the hub down: %v", id, err)
+		}
+	}
+	if err := gobustestv1.SendTick(ctx, edge, &gobustestv1.Tick{Id: "local"}); err != nil {
+		t.Fatalf("SendTick on the edge to its own endpoint: %v", err)
+	}
+	waitFor(t, "the edge's ticker to handle its own command with the hub down", func() bool { return ticks.len() == 2 })
+	waitFor(t, "EdgeStatus to say what waits and why", func() bool {
+		st, err := edge.EdgeStatus(ctx)
+		return err == nil && st.Waiting == outage+outage/20 && st.Err != nil
+	})
+
+	// The link is back: everything arrives, once, in order.
+	hub.Start()
+	waitFor(t, "the hub's worker to handle what the edge sent during the outage", func() bool { return work.len() >= outage+1 })
+	waitFor(t, "the hub's subscriber to get the events", func() bool { return done.len() >= outage/20 })
+	if got := work.list(); !slices.Equal(got, append([]string{"up"}, want...)) {
+		t.Fatalf("the worker handled %d commands, want %d in the order sent; first differences: %v", len(got), outage+1, firstDifference(got, append([]string{"up"}, want...)))
+	}
+	waitFor(t, "the forward stream to be emptied", func() bool {
+		st, err := edge.EdgeStatus(ctx)
+		return err == nil && st.Waiting == 0 && st.Err == nil && st.Forwarded >= outage+outage/20
+	})
+
+	// The edge is down: commands for its endpoint wait on the hub, and
+	// reach the edge when it is back.
+	closeClient(t, edge)
+	for i := range 10 {
+		if err := gobustestv1.SendTick(ctx, central, &gobustestv1.Tick{Id: fmt.Sprintf("t%d", i)}); err != nil {
+			t.Fatalf("SendTick with the edge down: %v", err)
+		}
+	}
+	edge = connectEdge(t, hub, edgeDir, "ticker")
+	startEndpoint(t, edge, "ticker", ticker)
+	waitFor(t, "the edge's ticker to handle what the hub sent while it was down", func() bool { return ticks.len() >= 12 })
+	if got := ticks.list(); !slices.Equal(got, []string{"up", "local", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"}) {
+		t.Fatalf("the ticker handled %v", got)
+	}
+	// Nothing more arrives late: a duplicate would have by now.
+	if err := gobustestv1.SendWork(ctx, edge, &gobustestv1.Work{Id: "last"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the last command", func() bool { return slices.Contains(work.list(), "last") })
+	if n := work.len(); n != outage+2 {
+		t.Fatalf("the worker handled %d commands, want %d: a duplicate", n, outage+2)
+	}
+}
+
+func firstDifference(got, want []string) string {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return fmt.Sprintf("at %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d", len(got), len(want))
+}
+
+// tickerFunc adapts a function to the generated TickerHandler interface.
+type tickerFunc func(ctx context.Context, mc *gobus.MessageContext, t *gobustestv1.Tick) error
+
+func (f tickerFunc) HandleTick(ctx context.Context, mc *gobus.MessageContext, t *gobustestv1.Tick) error {
+	return f(ctx, mc, t)
+}
