@@ -51,15 +51,42 @@ func (e *edgeJetStream) forwarded(subject string) string {
 }
 
 // msg is m with the forwarded subject, a copy when it changes: callers
-// may publish m again.
+// may publish m again. Its JetStream headers but the message id, such as
+// a schedule's, are renamed (see [forwardHeader]), so that the forward
+// stream stores the message as it is and the hub's stream acts on them.
 func (e *edgeJetStream) msg(m *nats.Msg) *nats.Msg {
 	subject := e.forwarded(m.Subject)
 	if subject == m.Subject {
 		return m
 	}
-	c := *m
-	c.Subject = subject
-	return &c
+	c := &nats.Msg{Subject: subject, Reply: m.Reply, Data: m.Data, Header: nats.Header{}}
+	for k, v := range m.Header {
+		c.Header[forwardHeader(k)] = v
+	}
+	return c
+}
+
+// forwardedHeaderPrefix marks a JetStream header of a message in the
+// forward stream, which the forwarder restores.
+const forwardedHeaderPrefix = "Gobus-Fwd-"
+
+// forwardHeader is the name header has in the forward stream: a
+// JetStream header (Nats-…) other than Nats-Msg-Id gets
+// [forwardedHeaderPrefix], every other keeps its name.
+func forwardHeader(header string) string {
+	if strings.HasPrefix(header, "Nats-") && header != nats.MsgIdHdr {
+		return forwardedHeaderPrefix + header
+	}
+	return header
+}
+
+// unforwardHeader is the name of header from the forward stream as the
+// hub gets it.
+func unforwardHeader(header string) string {
+	if rest, ok := strings.CutPrefix(header, forwardedHeaderPrefix); ok {
+		return rest
+	}
+	return header
 }
 
 func (e *edgeJetStream) Publish(ctx context.Context, subject string, data []byte, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {

@@ -162,7 +162,7 @@ func (l *edgeLink) forward(ctx context.Context, msg jetstream.Msg) error {
 	out := nats.NewMsg(subject)
 	out.Data = msg.Data()
 	for k, v := range msg.Headers() {
-		out.Header[k] = v
+		out.Header[unforwardHeader(k)] = v
 	}
 	attempt, cancel := context.WithTimeout(ctx, publishAckTimeout)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func TestEdgeStoreAndForward(t *testing.T) {
 			return nil
 		}))
 	}
-	startEndpoint(t, edge, "ticker", ticker)
+	startEndpoint(t, edge, "ticker", ticker, gobus.WithConcurrency(1))
 
 	// The link is up: a command each way.
 	if err := gobustestv1.SendWork(ctx, edge, &gobustestv1.Work{Id: "up"}); err != nil {
@@ -157,7 +158,7 @@ func TestEdgeStoreAndForward(t *testing.T) {
 		}
 	}
 	edge = connectEdge(t, hub, edgeDir, "ticker")
-	startEndpoint(t, edge, "ticker", ticker)
+	startEndpoint(t, edge, "ticker", ticker, gobus.WithConcurrency(1))
 	waitFor(t, "the edge's ticker to handle what the hub sent while it was down", func() bool { return ticks.len() >= 12 })
 	if got := ticks.list(); !slices.Equal(got, []string{"up", "local", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"}) {
 		t.Fatalf("the ticker handled %v", got)
@@ -170,6 +171,17 @@ func TestEdgeStoreAndForward(t *testing.T) {
 	if n := work.len(); n != outage+2 {
 		t.Fatalf("the worker handled %d commands, want %d: a duplicate", n, outage+2)
 	}
+
+	// Scheduled on the edge, for the hub's endpoint and for its own: both
+	// fire on the hub.
+	if err := gobustestv1.SendWork(ctx, edge, &gobustestv1.Work{Id: "scheduled"}, gobus.After(300*time.Millisecond)); err != nil {
+		t.Fatalf("SendWork After from the edge: %v", err)
+	}
+	if err := gobustestv1.SendTick(ctx, edge, &gobustestv1.Tick{Id: "scheduled"}, gobus.After(300*time.Millisecond)); err != nil {
+		t.Fatalf("SendTick After from the edge to its own endpoint: %v", err)
+	}
+	waitFor(t, "the scheduled command for the hub", func() bool { return slices.Contains(work.list(), "scheduled") })
+	waitFor(t, "the scheduled command for the edge", func() bool { return slices.Contains(ticks.list(), "scheduled") })
 }
 
 func firstDifference(got, want []string) string {
@@ -186,4 +198,59 @@ type tickerFunc func(ctx context.Context, mc *gobus.MessageContext, t *gobustest
 
 func (f tickerFunc) HandleTick(ctx context.Context, mc *gobus.MessageContext, t *gobustestv1.Tick) error {
 	return f(ctx, mc, t)
+}
+
+// A wrong edge configuration fails at Connect, or at NewEndpoint for an
+// endpoint the edge does not host, and says what to do.
+func TestEdgeConfigurationFailsAtStartUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	edge := func(change func(*gobus.Edge)) gobus.Option {
+		e := gobus.Edge{StoreDir: t.TempDir(), Hub: "nats-leaf://127.0.0.1:7422", Domain: "shop-1", HubDomain: "hub"}
+		change(&e)
+		return gobus.WithEdge(e)
+	}
+	cases := []struct {
+		name string
+		opts []gobus.Option
+		want string
+	}{
+		{"no store", []gobus.Option{edge(func(e *gobus.Edge) { e.StoreDir = "" })}, "StoreDir"},
+		{"no hub", []gobus.Option{edge(func(e *gobus.Edge) { e.Hub = "" })}, "leafnodes listener"},
+		{"hub not a URL", []gobus.Option{edge(func(e *gobus.Edge) { e.Hub = "hub.example.com" })}, "is not a leafnodes URL"},
+		{"no domain", []gobus.Option{edge(func(e *gobus.Edge) { e.Domain = "" })}, "WithEdge Domain"},
+		{"domain with a dot", []gobus.Option{edge(func(e *gobus.Edge) { e.Domain = "shop.1" })}, `"shop.1"`},
+		{"same domains", []gobus.Option{edge(func(e *gobus.Edge) { e.HubDomain = "shop-1" })}, "a JetStream domain of its own"},
+		{"invalid endpoint", []gobus.Option{edge(func(e *gobus.Edge) { e.Endpoints = []string{"a b"} })}, `"a b"`},
+		{"edge and URL", []gobus.Option{edge(func(*gobus.Edge) {}), gobus.WithURL("nats://127.0.0.1:4222")}, "only one of"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := gobus.Connect(ctx, append(tc.opts, gobus.WithLogger(testLogger()))...)
+			if err == nil {
+				_ = c.Close(ctx)
+				t.Fatal("Connect succeeded, want an error")
+			}
+			if !errors.Is(err, gobus.ErrInvalidOption) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Connect error %q: want ErrInvalidOption mentioning %q", err, tc.want)
+			}
+		})
+	}
+
+	// The hub need not be up for the edge to start.
+	c, err := gobus.Connect(ctx, gobus.WithLogger(testLogger()), edge(func(e *gobus.Edge) { e.Endpoints = []string{"ticker"} }))
+	if err != nil {
+		t.Fatalf("Connect with the hub unreachable: %v", err)
+	}
+	defer closeClient(t, c)
+	if _, err := gobus.NewEndpoint(c, "worker"); !errors.Is(err, gobus.ErrInvalidOption) || !strings.Contains(err.Error(), "hosts only [ticker]") {
+		t.Errorf("NewEndpoint for an endpoint the edge does not host: %v, want ErrInvalidOption naming the hosted endpoints", err)
+	}
+	if err := gobustestv1.SendWork(ctx, c, &gobustestv1.Work{Id: "offline"}); err != nil {
+		t.Errorf("SendWork with the hub unreachable: %v, want it stored on the edge", err)
+	}
+	st, err := c.EdgeStatus(ctx)
+	if err != nil || st.Waiting != 1 || st.Err == nil {
+		t.Errorf("EdgeStatus = %+v, %v: want one waiting and why", st, err)
+	}
 }
