@@ -13,6 +13,12 @@
 // handles the Work with that id, after recording the run: a message that
 // kills every process that takes it.
 //
+// With -ordered, Work is handled in order per key, the part of its id
+// before the first '/' (gobus.OrderBy), and with -instance NAME each line
+// of the -runs file is the Work's id, a tab and NAME, so that several
+// processes can append to one file: a key's Work is handled one at a time
+// across them, so the file's order is each key's handling order.
+//
 // A write reaches the kernel before the handler goes on, and the kernel
 // keeps it when the process is killed; the log needs no fsync to survive
 // kill -9 (it would to survive the machine crashing, which the tests do
@@ -26,6 +32,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -39,8 +46,10 @@ func main() {
 	runs := flag.String("runs", "", "file to which each handler run appends the Work's id")
 	ackWait := flag.Duration("ack-wait", 30*time.Second, "the endpoint's ack wait")
 	dieOn := flag.String("die-on", "", "exit with status 3 when handling the Work with this id")
+	ordered := flag.Bool("ordered", false, "handle Work in order per key, the part of its id before the first '/'")
+	instance := flag.String("instance", "", "write this name after each id in the -runs file")
 	flag.Parse()
-	if err := run(*url, *runs, *ackWait, *dieOn); err != nil {
+	if err := run(*url, *runs, *ackWait, *dieOn, *ordered, *instance); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
@@ -49,7 +58,13 @@ func main() {
 // dieStatus is the exit status of a worker that handled the -die-on Work.
 const dieStatus = 3
 
-func run(url, runsPath string, ackWait time.Duration, dieOn string) error {
+// orderByKey is the ordering of -ordered: Work by the part of its id
+// before the first '/'. Senders give their clients the same option.
+func orderByKey() gobus.Option {
+	return gobus.OrderBy(func(w *gobustestv1.Work) string { k, _, _ := strings.Cut(w.GetId(), "/"); return k })
+}
+
+func run(url, runsPath string, ackWait time.Duration, dieOn string, ordered bool, instance string) error {
 	if url == "" || runsPath == "" {
 		return fmt.Errorf("-url and -runs are required")
 	}
@@ -61,7 +76,11 @@ func run(url, runsPath string, ackWait time.Duration, dieOn string) error {
 	}
 	defer runs.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c, err := gobus.Connect(ctx, gobus.WithURL(url), gobus.WithLogger(log), gobus.WithSource("crashtest-worker"))
+	opts := []gobus.Option{gobus.WithURL(url), gobus.WithLogger(log), gobus.WithSource("crashtest-worker")}
+	if ordered {
+		opts = append(opts, orderByKey())
+	}
+	c, err := gobus.Connect(ctx, opts...)
 	if err != nil {
 		return err
 	}
@@ -74,7 +93,11 @@ func run(url, runsPath string, ackWait time.Duration, dieOn string) error {
 	if err != nil {
 		return err
 	}
-	if err := gobustestv1.RegisterWorkerHandler(ep, &handler{runs: runs, dieOn: dieOn}); err != nil {
+	suffix := "\n"
+	if instance != "" {
+		suffix = "\t" + instance + "\n"
+	}
+	if err := gobustestv1.RegisterWorkerHandler(ep, &handler{runs: runs, dieOn: dieOn, suffix: suffix}); err != nil {
 		return err
 	}
 	return ep.Run(ctx)
@@ -83,14 +106,15 @@ func run(url, runsPath string, ackWait time.Duration, dieOn string) error {
 // handler records each run, then publishes the Work's WorkDone, or dies.
 type handler struct {
 	gobustestv1.UnimplementedWorkerHandler
-	dieOn string
-	mu    sync.Mutex
-	runs  *os.File
+	dieOn  string
+	suffix string // after the id on each line of runs
+	mu     sync.Mutex
+	runs   *os.File
 }
 
 func (h *handler) HandleWork(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
 	h.mu.Lock()
-	_, err := h.runs.WriteString(w.GetId() + "\n")
+	_, err := h.runs.WriteString(w.GetId() + h.suffix) // one write: appended whole
 	h.mu.Unlock()
 	if err != nil {
 		return err
