@@ -420,7 +420,7 @@ func (c *Client) Prefix() string { return c.cfg.prefix }
 // ServerURL returns the URL other processes can use to reach the embedded
 // server when it listens, and "" otherwise.
 func (c *Client) ServerURL() string {
-	if c.server == nil || c.cfg.embedded.Listen == "" {
+	if c.server == nil || c.cfg.embedded == nil || c.cfg.embedded.Listen == "" {
 		return ""
 	}
 	return c.server.ClientURL()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -223,6 +224,8 @@ func TestEdgeConfigurationFailsAtStartUp(t *testing.T) {
 		{"same domains", []gobus.Option{edge(func(e *gobus.Edge) { e.HubDomain = "shop-1" })}, "a JetStream domain of its own"},
 		{"invalid endpoint", []gobus.Option{edge(func(e *gobus.Edge) { e.Endpoints = []string{"a b"} })}, `"a b"`},
 		{"edge and URL", []gobus.Option{edge(func(*gobus.Edge) {}), gobus.WithURL("nats://127.0.0.1:4222")}, "only one of"},
+		{"hub domain with a dot", []gobus.Option{gobus.WithEmbeddedServer(gobus.EmbeddedServer{StoreDir: t.TempDir(), Domain: "a.b"})}, "not a valid JetStream domain"},
+		{"hub leaf listener not host:port", []gobus.Option{gobus.WithEmbeddedServer(gobus.EmbeddedServer{StoreDir: t.TempDir(), LeafListen: "7422"})}, "LeafListen"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,4 +256,42 @@ func TestEdgeConfigurationFailsAtStartUp(t *testing.T) {
 	if err != nil || st.Waiting != 1 || st.Err == nil {
 		t.Errorf("EdgeStatus = %+v, %v: want one waiting and why", st, err)
 	}
+}
+
+// The embedded server can be the hub: a JetStream domain and a leafnodes
+// listener are all it needs.
+func TestEdgeWithEmbeddedHub(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := l.Addr().String()
+	_ = l.Close()
+	hub, err := gobus.Connect(ctx, gobus.WithLogger(testLogger()), gobus.WithEmbeddedServer(gobus.EmbeddedServer{
+		StoreDir: t.TempDir(), Domain: "hub", LeafListen: leaf,
+	}))
+	if err != nil {
+		t.Fatalf("Connect with an embedded hub: %v", err)
+	}
+	defer closeClient(t, hub)
+	var work seen
+	startEndpoint(t, hub, "worker", func(ep *gobus.Endpoint) error {
+		return gobustestv1.RegisterWorkerHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
+			work.add(w.GetId())
+			return nil
+		}))
+	})
+	edge, err := gobus.Connect(ctx, gobus.WithLogger(testLogger()), gobus.WithEdge(gobus.Edge{
+		StoreDir: t.TempDir(), Hub: "nats-leaf://" + leaf, Domain: "shop-2", HubDomain: "hub",
+	}))
+	if err != nil {
+		t.Fatalf("Connect WithEdge: %v", err)
+	}
+	defer closeClient(t, edge)
+	if err := gobustestv1.SendWork(ctx, edge, &gobustestv1.Work{Id: "from the edge"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the embedded hub's endpoint to handle the edge's command", func() bool { return work.len() == 1 })
 }

@@ -18,22 +18,22 @@ func startEmbedded(cfg EmbeddedServer) (*server.Server, error) {
 		NoSigs:     true,
 		NoLog:      true,
 		DontListen: cfg.Listen == "",
+
+		JetStreamDomain: cfg.Domain,
 	}
 	if cfg.Listen != "" {
-		host, port, err := net.SplitHostPort(cfg.Listen)
+		host, port, err := listenAddress("Listen", cfg.Listen)
 		if err != nil {
-			return nil, invalidf("embedded server Listen %q is not host:port: %v", cfg.Listen, err)
+			return nil, err
 		}
-		opts.Host = host
-		if opts.Port, err = strconv.Atoi(port); err != nil {
-			return nil, invalidf("embedded server Listen %q has no numeric port", cfg.Listen)
-		}
-		// The server reports a busy port only to its log; find out first.
-		l, err := net.Listen("tcp", cfg.Listen)
+		opts.Host, opts.Port = host, port
+	}
+	if cfg.LeafListen != "" {
+		host, port, err := listenAddress("LeafListen", cfg.LeafListen)
 		if err != nil {
-			return nil, fmt.Errorf("gobus: the embedded NATS server cannot listen on %s: %w", cfg.Listen, err)
+			return nil, err
 		}
-		_ = l.Close()
+		opts.LeafNode.Host, opts.LeafNode.Port = host, port
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -45,4 +45,24 @@ func startEmbedded(cfg EmbeddedServer) (*server.Server, error) {
 		return nil, fmt.Errorf("gobus: the embedded NATS server (store %s) did not start within 30s", cfg.StoreDir)
 	}
 	return ns, nil
+}
+
+// listenAddress checks that the server can listen on address, the
+// setting field of EmbeddedServer, and splits it.
+func listenAddress(field, address string) (string, int, error) {
+	host, p, err := net.SplitHostPort(address)
+	if err != nil {
+		return "", 0, invalidf("embedded server %s %q is not host:port: %v", field, address, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, invalidf("embedded server %s %q has no numeric port", field, address)
+	}
+	// The server reports a busy port only to its log; find out first.
+	l, err := net.Listen("tcp", address)
+	if err != nil {
+		return "", 0, fmt.Errorf("gobus: the embedded NATS server cannot listen on %s: %w", address, err)
+	}
+	_ = l.Close()
+	return host, port, nil
 }

@@ -30,6 +30,12 @@ type EmbeddedServer struct {
 	// other processes, such as "127.0.0.1:4222". Empty keeps the server
 	// private to this process.
 	Listen string
+	// Domain, if set, is the server's JetStream domain, which a hub of
+	// edges needs (see [Edge]): "hub", say.
+	Domain string
+	// LeafListen, if set, is a host:port on which the server accepts leaf
+	// nodes, such as the edges' ("127.0.0.1:7422"), making it a hub.
+	LeafListen string
 }
 
 type clientConfig struct {
@@ -182,6 +188,8 @@ func (c *clientConfig) validate() error {
 		return invalidf("use only one of WithURL, WithConn, WithEmbeddedServer and WithEdge")
 	case c.embedded != nil && c.embedded.StoreDir == "":
 		return invalidf("WithEmbeddedServer needs a StoreDir where JetStream keeps its streams")
+	case c.embedded != nil && c.embedded.Domain != "" && !topology.ValidToken(c.embedded.Domain):
+		return invalidf("WithEmbeddedServer Domain %q is not a valid JetStream domain: use letters, digits, '-' and '_', starting with a letter", c.embedded.Domain)
 	}
 	if err := topology.CheckPrefix(c.prefix); err != nil {
 		return invalidf("WithPrefix: %v", err)
