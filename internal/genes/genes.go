@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 
+	"github.com/gobusdev/gobus/internal/topology"
 	gobusv1 "github.com/gobusdev/gobus/proto/gobus/v1"
 )
 
@@ -473,6 +474,9 @@ func fieldNamed(m *protogen.Message, name string) *protogen.Field {
 func checkFilters(f *protogen.File, events []*contract) (mistakes []string) {
 	for _, c := range events {
 		names := proto.GetExtension(c.msg.Desc.Options(), gobusv1.E_Event).(*gobusv1.EventOptions).GetFilterFields()
+		if len(names) > topology.MaxFilterFields {
+			mistakes = append(mistakes, fmt.Sprintf("%s: event %s names %d filter fields, and gobus allows at most %d", f.Desc.Path(), c.msg.Desc.FullName(), len(names), topology.MaxFilterFields))
+		}
 		for i, fld := range c.filter {
 			switch {
 			case fld == nil:

@@ -110,3 +110,50 @@ func TestParameters(t *testing.T) {
 		t.Errorf("error %q, want it to name the unknown parameter", resp.GetError())
 	}
 }
+
+// TestFilterMistakes: filter fields that cannot become subject tokens are
+// refused, with the file, the event and the field named.
+func TestFilterMistakes(t *testing.T) {
+	dir := t.TempDir()
+	src := `syntax = "proto3";
+package fleet.v1;
+import "gobus/v1/options.proto";
+message Moved {
+  option (gobus.v1.event) = {filter_fields: ["depot", "stops", "weight", "nowhere"]};
+  string depot = 1;
+  repeated string stops = 2;
+  double weight = 3;
+}
+message Crowded {
+  option (gobus.v1.event) = {filter_fields: ["a", "b", "c", "d", "e"]};
+  string a = 1;
+  string b = 2;
+  string c = 3;
+  string d = 4;
+  string e = 5;
+}
+`
+	if err := os.MkdirAll(filepath.Join(dir, "fleet", "v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fleet", "v1", "fleet.proto"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp := generate(t, dir, "", "fleet/v1/fleet.proto")
+	for _, want := range []string{
+		`fleet/v1/fleet.proto: event fleet.v1.Moved: filter field "stops" is not a singular string, integer, bool or enum field`,
+		`fleet/v1/fleet.proto: event fleet.v1.Moved: filter field "weight" is not a singular string, integer, bool or enum field`,
+		`fleet/v1/fleet.proto: event fleet.v1.Moved: filter field "nowhere" is not a field of the message`,
+		`fleet/v1/fleet.proto: event fleet.v1.Crowded names 5 filter fields, and gobus allows at most 4`,
+	} {
+		if !strings.Contains(resp.GetError(), want) {
+			t.Errorf("the error does not say %q:\n%s", want, resp.GetError())
+		}
+	}
+	if strings.Contains(resp.GetError(), `"depot"`) {
+		t.Errorf("the string field depot is a valid filter field, and the error names it:\n%s", resp.GetError())
+	}
+	if len(resp.File) != 0 {
+		t.Errorf("generated %d files for a contract with mistakes", len(resp.File))
+	}
+}
