@@ -214,11 +214,8 @@ func Parse(h nats.Header, data []byte) (*Envelope, error) {
 // ParseInto is [Parse] into e, which it overwrites: a receiver that holds
 // the envelope in a larger struct saves an allocation per message.
 func ParseInto(e *Envelope, h nats.Header, data []byte) error {
-	r, found := read(h)
-	if _, ok := h[HeaderMsgID]; ok {
-		found++
-	}
-	if found < len(h) && mixedCase(h) {
+	r, known := read(h)
+	if known < len(h) && mixedCase(h) {
 		// Some names may differ only in case: read a lower-cased copy.
 		h = lowerKeys(h)
 		r, _ = read(h)
@@ -252,32 +249,54 @@ type headerValues struct {
 	correlationID, causationID, intent, replyTo, traceParent, traceState string
 }
 
-// read looks the envelope's headers up by their exact names and returns
-// how many of them it found.
+// read takes the envelope's headers from h by their exact names, as
+// h.Get would, in one pass over h rather than a look-up per name, and
+// returns how many of h's headers it knew: those with a value, and
+// Nats-Msg-Id.
 func read(h nats.Header) (headerValues, int) {
-	r := headerValues{
-		specVersion:     h.Get(HeaderSpecVersion),
-		id:              h.Get(HeaderID),
-		typ:             h.Get(HeaderType),
-		source:          h.Get(HeaderSource),
-		time:            h.Get(HeaderTime),
-		dataContentType: h.Get(HeaderDataContentType),
-		contentType:     h.Get(HeaderContentType),
-		correlationID:   h.Get(HeaderCorrelationID),
-		causationID:     h.Get(HeaderCausationID),
-		intent:          h.Get(HeaderIntent),
-		replyTo:         h.Get(HeaderReplyTo),
-		traceParent:     h.Get(HeaderTraceParent),
-		traceState:      h.Get(HeaderTraceState),
-	}
-	found := 0
-	for _, v := range []string{r.specVersion, r.id, r.typ, r.source, r.time, r.dataContentType, r.contentType,
-		r.correlationID, r.causationID, r.intent, r.replyTo, r.traceParent, r.traceState} {
-		if v != "" {
-			found++
+	var r headerValues
+	known := 0
+	for k, vs := range h {
+		var to *string
+		switch k {
+		case HeaderSpecVersion:
+			to = &r.specVersion
+		case HeaderID:
+			to = &r.id
+		case HeaderType:
+			to = &r.typ
+		case HeaderSource:
+			to = &r.source
+		case HeaderTime:
+			to = &r.time
+		case HeaderDataContentType:
+			to = &r.dataContentType
+		case HeaderContentType:
+			to = &r.contentType
+		case HeaderCorrelationID:
+			to = &r.correlationID
+		case HeaderCausationID:
+			to = &r.causationID
+		case HeaderIntent:
+			to = &r.intent
+		case HeaderReplyTo:
+			to = &r.replyTo
+		case HeaderTraceParent:
+			to = &r.traceParent
+		case HeaderTraceState:
+			to = &r.traceState
+		case HeaderMsgID:
+			known++
+			continue
+		default:
+			continue
+		}
+		if len(vs) > 0 && vs[0] != "" {
+			*to = vs[0]
+			known++
 		}
 	}
-	return r, found
+	return r, known
 }
 
 // isStructured reports whether a content-type header marks structured
