@@ -6,7 +6,10 @@
 // messages to a fixed pool of workers, one per unit of concurrency: no
 // more handlers run than the limit, and no goroutine is started per
 // message. While every worker is busy the callback waits, and Consume's
-// buffer of prefetched messages fills and stops pulling. A single
+// buffer of prefetched messages fills and stops pulling. With a
+// concurrency of 1 there is no pool: the callback that holds the one slot
+// runs the handler itself, which is what a hand-off to the one worker
+// amounts to, less two goroutine switches per message. A single
 // heartbeat goroutine watches the workers and reports messages handled
 // longer than the heartbeat interval as in progress.
 package pump
@@ -83,7 +86,10 @@ type Pump struct {
 	loops    sync.WaitGroup
 	pulled   chan struct{} // closed when no source delivers any more
 	workers  sync.WaitGroup
-	done     chan struct{}
+	// inline holds the one slot while no callback runs a handler on it,
+	// with a concurrency of 1 (nil otherwise): see deliverInline.
+	inline chan *slot
+	done   chan struct{}
 	// abandoned is set once Stop gave up waiting for handlers: their
 	// messages are no longer reported in progress, so the server delivers
 	// them elsewhere within one ack wait.
@@ -140,9 +146,14 @@ func Start(ctx context.Context, cfg Config) (*Pump, error) {
 		}
 		p.consumes = append(p.consumes, cc)
 	}
-	for i := range p.slots {
-		p.workers.Add(1)
-		go p.worker(&p.slots[i])
+	if cfg.Concurrency == 1 {
+		p.inline = make(chan *slot, 1)
+		p.inline <- &p.slots[0]
+	} else {
+		for i := range p.slots {
+			p.workers.Add(1)
+			go p.worker(&p.slots[i])
+		}
 	}
 	for i, src := range cfg.Sources {
 		p.loops.Add(1)
@@ -171,15 +182,52 @@ func (p *Pump) open(ctx context.Context, src Source) (jetstream.ConsumeContext, 
 // message back at once when the pump is stopping, so that another
 // instance takes it without waiting for the ack wait.
 func (p *Pump) deliver(msg jetstream.Msg) {
+	if p.inline != nil {
+		p.deliverInline(msg)
+		return
+	}
 	select {
 	case p.work <- msg:
 	case <-p.stopping:
-		if p.cfg.HandBack != nil {
-			p.cfg.HandBack(msg)
-		} else {
-			_ = msg.Nak()
-		}
+		p.handBack(msg)
 	}
+}
+
+// deliverInline is deliver with a concurrency of 1: the callback waits
+// for the slot, as deliver waits for the one worker, and runs the handler
+// itself. Sources share the slot as they share the worker.
+func (p *Pump) deliverInline(msg jetstream.Msg) {
+	var s *slot
+	select {
+	case s = <-p.inline:
+	case <-p.stopping:
+		p.handBack(msg)
+		return
+	}
+	select {
+	case <-p.stopping: // both were ready: stopping wins
+		p.inline <- s
+		p.handBack(msg)
+		return
+	default:
+	}
+	p.run(s, msg)
+	p.inline <- s
+}
+
+func (p *Pump) handBack(msg jetstream.Msg) {
+	if p.cfg.HandBack != nil {
+		p.cfg.HandBack(msg)
+	} else {
+		_ = msg.Nak()
+	}
+}
+
+// run handles msg on slot s.
+func (p *Pump) run(s *slot, msg jetstream.Msg) {
+	s.begin(msg)
+	p.cfg.Handle(p.ctx, msg, Watch{s})
+	s.end()
 }
 
 // worker handles messages until no source delivers any more.
@@ -192,9 +240,7 @@ func (p *Pump) worker(s *slot) {
 		case <-p.pulled:
 			return
 		}
-		s.begin(msg)
-		p.cfg.Handle(p.ctx, msg, Watch{s})
-		s.end()
+		p.run(s, msg)
 	}
 }
 
@@ -214,6 +260,9 @@ func (p *Pump) Stop(ctx context.Context) error {
 			p.loops.Wait()
 			close(p.pulled)
 			p.workers.Wait()
+			if p.inline != nil {
+				<-p.inline // the callback running a handler, if any, is done
+			}
 			p.cancel()
 			close(p.done)
 		}()
