@@ -81,7 +81,13 @@ func testCrash(t *testing.T, s Store, bin, point string) {
 	WaitFor(t, 45*time.Second, "every Work handled after the restart", func() (bool, error) {
 		second.checkRunning(t)
 		done, err := WorkDone(context.Background(), e.client.JetStream())
-		return err == nil && len(done) >= crashWork && e.queueSettled(), err
+		if err != nil {
+			return false, err
+		}
+		if queue := e.queueState(); len(done) < crashWork || queue != "" {
+			return false, fmt.Errorf("%d of %d WorkDone stored; %s", len(done), crashWork, queue)
+		}
+		return true, nil
 	})
 	second.stop(t)
 	Once(t, e.db, e.client.JetStream(), want)
@@ -154,16 +160,23 @@ func (e *crashEnv) checkDrained(handled int) {
 	})
 }
 
-func (e *crashEnv) queueSettled() bool {
+// queueState says what the worker's queue still holds, "" once nothing.
+func (e *crashEnv) queueState() string {
 	names := topology.Names{Prefix: topology.DefaultPrefix}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	cons, err := e.client.JetStream().Consumer(ctx, names.QueueStream("worker"), names.Consumer("worker"))
 	if err != nil {
-		return false
+		return fmt.Sprintf("the worker's consumer: %v", err)
 	}
 	info, err := cons.Info(ctx)
-	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	switch {
+	case err != nil:
+		return fmt.Sprintf("the worker's consumer: %v", err)
+	case info.NumPending == 0 && info.NumAckPending == 0:
+		return ""
+	}
+	return fmt.Sprintf("the worker's queue has %d pending, %d acks pending, %d redelivered", info.NumPending, info.NumAckPending, info.NumRedelivered)
 }
 
 func sendAll(t *testing.T, c *gobus.Client, ids []string) {
@@ -205,6 +218,9 @@ func (e *crashEnv) start(args ...string) *process {
 	e.t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-p.exited
+		if e.t.Failed() {
+			e.t.Logf("worker %v said:\n%s", args, tail(out.String(), 4000))
+		}
 	})
 	return p
 }
@@ -288,4 +304,12 @@ func raceEnabled() bool {
 		}
 	}
 	return false
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
 }
