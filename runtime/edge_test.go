@@ -294,4 +294,14 @@ func TestEdgeWithEmbeddedHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the embedded hub's endpoint to handle the edge's command", func() bool { return work.len() == 1 })
+
+	// A request from the edge: the command is forwarded, the reply comes
+	// back on core NATS across the link.
+	startEndpoint(t, hub, "quoter", func(ep *gobus.Endpoint) error { return gobustestv1.RegisterQuoterHandler(ep, quoter{}) })
+	reqCtx, cancel := context.WithTimeout(ctx, waitTimeout)
+	defer cancel()
+	got, err := gobustestv1.RequestQuote(reqCtx, edge, &gobustestv1.Quote{Item: "book"})
+	if err != nil || got.Quoted.GetCents() != 400 {
+		t.Fatalf("RequestQuote from the edge = %v, %v; want 400 cents", got, err)
+	}
 }
