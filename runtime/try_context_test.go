@@ -116,26 +116,28 @@ func TestTryContextRace(t *testing.T) {
 	}
 }
 
+// BenchmarkTryContext compares a try's context with the standard one it
+// replaced, for a handler that does not wait on it.
 func BenchmarkTryContext(b *testing.B) {
 	parent, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var t handlerTry // in the pump, part of the delivery's allocation
 	b.Run("gobus", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
-			t := new(handlerTry)
 			t.tc = newTryContext(parent)
-			_ = t.tc.Err()
-			t.tc.end(nil)
+			t.ctx = &t.tc
+			_ = t.ctx.Err()
+			t.cancel(nil)
 		}
 	})
 	b.Run("standard", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
-			t := new(handlerTry)
 			ctx, cancel := context.WithCancelCause(parent)
-			_ = ctx.Err()
+			t.ctx = ctx
+			_ = t.ctx.Err()
 			cancel(nil)
-			_ = t
 		}
 	})
 }
