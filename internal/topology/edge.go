@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -105,20 +104,6 @@ func (in *Installer) edgeQueueSource(endpoint string) *jetstream.StreamSource {
 		Domain:            in.Edge.HubDomain,
 		SubjectTransforms: transforms,
 	}
-}
-
-// WildcardDestination is the destination of a subject transform or mapping that
-// keeps the tokens a filter's '*' wildcards matched.
-func WildcardDestination(filter string) string {
-	tokens := strings.Split(filter, ".")
-	n := 0
-	for i, t := range tokens {
-		if t == "*" {
-			n++
-			tokens[i] = "{{wildcard(" + strconv.Itoa(n) + ")}}"
-		}
-	}
-	return strings.Join(tokens, ".")
 }
 
 // sameSource reports whether a and b source the same stream in the same
