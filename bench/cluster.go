@@ -109,7 +109,7 @@ func (b *bench) ratiosOnly(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%d server(s), replicas %d, %d rounds\n", b.cfg.nodes, b.cfg.nodes, b.cfg.rounds)
 	fmt.Fprintf(out, "  send  raw %8.0f/s  gobus %8.0f/s\n", send[0], send[1])
-	fmt.Fprintf(out, "  pump  raw %8.0f/s  gobus %8.0f/s\n", pump[0], pump[1])
+	fmt.Fprintf(out, "  pump  raw %8.0f/s  gobus %8.0f/s  (start to 1st message: raw %s, gobus %s)\n", pump[0], pump[1], b.startups.rawMedian(), b.startups.gobusMedian())
 	fmt.Fprintf(out, "  p50   raw %9s  gobus %9s\n", rawLat.p50.Round(time.Microsecond), gobusLat.p50.Round(time.Microsecond))
 	fmt.Fprintf(out, "  p99   raw %9s  gobus %9s\n", rawLat.p99.Round(time.Microsecond), gobusLat.p99.Round(time.Microsecond))
 	fmt.Fprintf(out, "ratio send %.2f\n", send[1]/send[0])

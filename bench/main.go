@@ -10,7 +10,9 @@
 //   - send: raw PublishMsgAsync with a bounded window, all acks awaited,
 //     against a gobus Batch sending the same protobuf command;
 //   - pump: raw Consume+Ack of pre-published messages against the gobus
-//     pump with a handler that does nothing (decoding included);
+//     pump with a handler that does nothing (decoding included), timed
+//     from the first message handled to the last; the time from starting
+//     the consumer to its first message has a row of its own;
 //   - latency: publish to handled at a fixed rate, p50 and p99;
 //   - allocations per message handled by the pump.
 //
@@ -208,6 +210,7 @@ func run(cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "%-28s %14s %16s %14s %8s %8s\n", "workload", "raw nats.go", "raw, CE headers", "gobus", "ratio", "vs CE")
 	fmt.Fprintf(out, "%-28s %12.0f/s %14.0f/s %12.0f/s %8.2f %8.2f\n", "send (msgs/s)", rawSend, rawSendCE, gobusSend, gobusSend/rawSend, gobusSend/rawSendCE)
 	fmt.Fprintf(out, "%-28s %12.0f/s %14.0f/s %12.0f/s %8.2f %8.2f\n", "pump (msgs/s)", rawPump, rawPumpCE, gobusPump, gobusPump/rawPump, gobusPump/rawPumpCE)
+	fmt.Fprintf(out, "%-28s %14s %16s %14s\n", "pump start to 1st message", b.startups.rawMedian(), "", b.startups.gobusMedian())
 	fmt.Fprintf(out, "%-28s %14s %16s %14s %8.2f\n", "latency p50", rawLat.p50.Round(time.Microsecond), "", gobusLat.p50.Round(time.Microsecond), float64(gobusLat.p50)/float64(rawLat.p50))
 	fmt.Fprintf(out, "%-28s %14s %16s %14s %8.2f\n", "latency p99", rawLat.p99.Round(time.Microsecond), "", gobusLat.p99.Round(time.Microsecond), float64(gobusLat.p99)/float64(rawLat.p99))
 	fmt.Fprintf(out, "%-28s %14.1f %16s %14.1f\n", "allocs per handled message", rawAllocs, "", allocs)

@@ -7,49 +7,86 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	gobus "github.com/gobusdev/gobus/runtime"
 )
 
 // allocsOnly measures the allocations of the gobus pump alone, the quick
-// loop for work on the hot path. With -memprofile it writes an allocation
-// profile of the pump (what filling the queue allocated is subtracted:
-// the profile is taken with the fill's as its base, see writeAllocs);
-// with -cpuprofile, a CPU profile of the pump.
+// loop for work on the hot path, and the client's CPU per message sent and
+// handled, gobus's against raw nats.go's (with gobus's CloudEvents headers
+// too) in the same run. With -memprofile it writes an allocation profile
+// of the pump (what filling the queue allocated is subtracted: the
+// profile is taken with the fill's as its base, see writeAllocs); with
+// -cpuprofile, a CPU profile of the pump.
 func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	if b.cfg.memprofile != "" {
 		runtime.MemProfileRate = 1
 	}
 	n := b.cfg.messages
-	if err := b.fillGobus(ctx, n); err != nil {
+	var gobusCPU, rawCPU, ceCPU clientCPU
+	var err error
+	if gobusCPU.sent, err = cpuOf(n, func() error { return b.fillGobus(ctx, n) }); err != nil {
 		return err
 	}
 	if err := b.writeAllocs(b.cfg.memprofile + ".base"); err != nil {
 		return err
 	}
 	stop := b.startProfile()
-	before, cpu0, start := mallocs(), cpuTime(), time.Now()
-	wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
-	if err == nil {
-		err = wait(n)
-	}
+	before := mallocs()
+	gobusCPU.handled, err = cpuOf(n, func() error {
+		wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
+		if err == nil {
+			_, err = wait(n)
+		}
+		return err
+	})
 	stop()
 	if err != nil {
 		return err
 	}
 	a := float64(mallocs()-before) / float64(n)
-	cpu, wall := cpuTime()-cpu0, time.Since(start)
 	if err := b.writeAllocs(b.cfg.memprofile); err != nil {
 		return err
 	}
+	for _, raw := range []struct {
+		cpu     *clientCPU
+		message func(int) *nats.Msg
+	}{{&rawCPU, b.rawMessage}, {&ceCPU, b.ceMessage}} {
+		if raw.cpu.sent, err = cpuOf(n, func() error { return b.fillRawOf(ctx, n, raw.message) }); err != nil {
+			return err
+		}
+		if raw.cpu.handled, err = cpuOf(n, func() error {
+			wait, err := b.rawConsume(ctx, func(jetstream.Msg) {})
+			if err == nil {
+				_, err = wait(n)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "client CPU per message   %12s %16s %10s %10s\n", "raw nats.go", "raw, CE headers", "gobus", "added")
+	fmt.Fprintf(out, "  sent                   %9.2f µs %13.2f µs %7.2f µs %7.2f µs\n", rawCPU.sent, ceCPU.sent, gobusCPU.sent, gobusCPU.sent-ceCPU.sent)
+	fmt.Fprintf(out, "  handled                %9.2f µs %13.2f µs %7.2f µs %7.2f µs\n", rawCPU.handled, ceCPU.handled, gobusCPU.handled, gobusCPU.handled-ceCPU.handled)
 	fmt.Fprintf(out, "allocs per message %.1f\n", a)
-	fmt.Fprintf(out, "client CPU per handled message %.2f µs (%s CPU, %s wall)\n",
-		float64(cpu.Microseconds())/float64(n), cpu.Round(time.Millisecond), wall.Round(time.Millisecond))
 	if b.cfg.memprofile != "" {
 		fmt.Fprintf(out, "go tool pprof -sample_index=alloc_objects -base %s.base -top %s\n", b.cfg.memprofile, b.cfg.memprofile)
 	}
 	return nil
+}
+
+// clientCPU is this process's CPU per message, in µs, sending and handling.
+type clientCPU struct{ sent, handled float64 }
+
+// cpuOf runs f, which sends or handles n messages, and returns this
+// process's CPU time per message in µs.
+func cpuOf(n int, f func() error) (float64, error) {
+	cpu0 := cpuTime()
+	err := f()
+	return float64((cpuTime() - cpu0).Microseconds()) / float64(n), err
 }
 
 // writeAllocs writes the allocation profile so far to path, if any.

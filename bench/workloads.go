@@ -34,7 +34,8 @@ type bench struct {
 	js     jetstream.JetStream
 	// pad is appended to every Work's id, to make bodies of a given size
 	// (the bodies workload); "" for the small message of the other rows.
-	pad string
+	pad      string
+	startups startups
 }
 
 // work is the i-th Work command of a round.
@@ -173,58 +174,40 @@ func (b *bench) rawPumpOf(ctx context.Context, message func(int) *nats.Msg) (flo
 	if err := b.fillRawOf(ctx, b.cfg.messages, message); err != nil {
 		return 0, err
 	}
-	start := time.Now()
-	done, err := b.rawConsume(ctx, func(jetstream.Msg) {})
+	wait, err := b.rawConsume(ctx, func(jetstream.Msg) {})
 	if err != nil {
 		return 0, err
 	}
-	if err := done(b.cfg.messages); err != nil {
-		return 0, err
-	}
-	return float64(b.cfg.messages) / time.Since(start).Seconds(), nil
+	r, err := wait(b.cfg.messages)
+	b.startups.raw = append(b.startups.raw, r.startup)
+	return r.rate(), err
 }
 
 // rawConsume starts a Consume that calls each on every message and acks
 // it; the returned func waits for n messages and stops.
-func (b *bench) rawConsume(ctx context.Context, each func(jetstream.Msg)) (func(n int) error, error) {
+func (b *bench) rawConsume(ctx context.Context, each func(jetstream.Msg)) (func(n int) (consumed, error), error) {
+	t := newTally()
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, rawStream, jetstream.ConsumerConfig{
 		Durable: rawConsumer, AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1000,
 	})
 	if err != nil {
 		return nil, err
 	}
-	var count atomic.Int64
-	all := make(chan struct{})
-	var target atomic.Int64
-	target.Store(-1)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		each(m)
 		_ = m.Ack()
-		if n := count.Add(1); n == target.Load() {
-			close(all)
-		}
+		t.handled()
 	}, jetstream.PullMaxMessages(b.cfg.prefetch))
 	if err != nil {
 		return nil, err
 	}
-	return func(n int) error {
-		defer func() {
-			cc.Stop()
-			// A fresh consumer each round: the server may still hold the
-			// stopped Consume's pull request and hand it messages.
-			_ = b.js.DeleteConsumer(ctx, rawStream, rawConsumer)
-		}()
-		target.Store(int64(n))
-		if count.Load() >= int64(n) {
-			return nil
-		}
-		select {
-		case <-all:
-			return nil
-		case <-time.After(2 * time.Minute):
-			return fmt.Errorf("raw consumer got %d of %d messages", count.Load(), n)
-		}
-	}, nil
+	t.stopConsumer = func() {
+		cc.Stop()
+		// A fresh consumer each round: the server may still hold the
+		// stopped Consume's pull request and hand it messages.
+		_ = b.js.DeleteConsumer(ctx, rawStream, rawConsumer)
+	}
+	return func(n int) (consumed, error) { return t.wait(n, "raw consumer") }, nil
 }
 
 // gobusPump handles pre-published messages with a handler that does
@@ -235,15 +218,13 @@ func (b *bench) gobusPump(ctx context.Context) (float64, error) {
 	}
 	stop := b.startProfile()
 	defer stop()
-	start := time.Now()
 	wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
 	if err != nil {
 		return 0, err
 	}
-	if err := wait(b.cfg.messages); err != nil {
-		return 0, err
-	}
-	return float64(b.cfg.messages) / time.Since(start).Seconds(), nil
+	r, err := wait(b.cfg.messages)
+	b.startups.gobus = append(b.startups.gobus, r.startup)
+	return r.rate(), err
 }
 
 // workerFunc adapts a function to the generated WorkHandler interface.
@@ -255,20 +236,15 @@ func (f workerFunc) HandleWork(ctx context.Context, mc *gobus.MessageContext, w 
 
 // gobusEndpoint starts the worker endpoint, calling each for every
 // message; the returned func waits for n messages and stops it.
-func (b *bench) gobusEndpoint(ctx context.Context, each func(*gobus.MessageContext)) (func(n int) error, error) {
-	var count atomic.Int64
-	all := make(chan struct{})
-	var target atomic.Int64
-	target.Store(-1)
+func (b *bench) gobusEndpoint(ctx context.Context, each func(*gobus.MessageContext)) (func(n int) (consumed, error), error) {
+	t := newTally()
 	ep, err := gobus.NewEndpoint(b.client, "worker", gobus.WithConcurrency(b.cfg.concurrency), gobus.WithPrefetch(b.cfg.prefetch))
 	if err != nil {
 		return nil, err
 	}
 	err = gobustestv1.RegisterWorkHandler(ep, workerFunc(func(ctx context.Context, mc *gobus.MessageContext, w *gobustestv1.Work) error {
 		each(mc)
-		if n := count.Add(1); n == target.Load() {
-			close(all)
-		}
+		t.handled()
 		return nil
 	}))
 	if err != nil {
@@ -277,19 +253,8 @@ func (b *bench) gobusEndpoint(ctx context.Context, each func(*gobus.MessageConte
 	if err := ep.Start(ctx); err != nil {
 		return nil, err
 	}
-	return func(n int) error {
-		defer ep.Stop(ctx)
-		target.Store(int64(n))
-		if count.Load() >= int64(n) {
-			return nil
-		}
-		select {
-		case <-all:
-			return nil
-		case <-time.After(2 * time.Minute):
-			return fmt.Errorf("gobus endpoint handled %d of %d messages", count.Load(), n)
-		}
-	}, nil
+	t.stopConsumer = func() { _ = ep.Stop(ctx) }
+	return func(n int) (consumed, error) { return t.wait(n, "gobus endpoint") }, nil
 }
 
 // latencies are the p50 and p99 of one workload.
@@ -384,7 +349,7 @@ func (b *bench) rawLatency(ctx context.Context) (latencies, error) {
 	if err != nil {
 		return latencies{}, err
 	}
-	if err := wait(n); err != nil {
+	if _, err := wait(n); err != nil {
 		return latencies{}, err
 	}
 	return rec.percentiles(), nil
@@ -406,7 +371,7 @@ func (b *bench) gobusLatency(ctx context.Context) (latencies, error) {
 	if _, err := batch.Wait(ctx); err != nil {
 		return latencies{}, err
 	}
-	if err := wait(n); err != nil {
+	if _, err := wait(n); err != nil {
 		return latencies{}, err
 	}
 	return rec.percentiles(), nil
@@ -425,7 +390,7 @@ func (b *bench) allocs(ctx context.Context) (gobusAllocs, rawAllocs float64, err
 	before := mallocs()
 	rwait, err := b.rawConsume(ctx, func(jetstream.Msg) {})
 	if err == nil {
-		err = rwait(n)
+		_, err = rwait(n)
 	}
 	if err != nil {
 		return 0, 0, err
@@ -444,7 +409,7 @@ func (b *bench) gobusAllocs(ctx context.Context) (float64, error) {
 	before := mallocs()
 	wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
 	if err == nil {
-		err = wait(n)
+		_, err = wait(n)
 	}
 	if err != nil {
 		return 0, err
