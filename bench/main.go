@@ -111,7 +111,7 @@ func run(cfg config, out io.Writer) error {
 		return err
 	}
 	defer client.Close(ctx)
-	b := &bench{cfg: cfg, client: client, js: client.JetStream()}
+	b := &bench{cfg: cfg, client: client, js: client.JetStream(), serverPid: srv.cmd.Process.Pid}
 	if err := b.setup(ctx); err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	n := b.cfg.messages
 	var gobusCPU, rawCPU, ceCPU clientCPU
 	var err error
-	if gobusCPU.sent, err = cpuOf(n, func() error { return b.fillGobus(ctx, n) }); err != nil {
+	if gobusCPU.sent, err = b.cpuOf(n, &gobusCPU.serverSent, func() error { return b.fillGobus(ctx, n) }); err != nil {
 		return err
 	}
 	if err := b.writeAllocs(b.cfg.memprofile + ".base"); err != nil {
@@ -36,7 +36,7 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	}
 	stop := b.startProfile()
 	before := mallocs()
-	gobusCPU.handled, err = cpuOf(n, func() error {
+	gobusCPU.handled, err = b.cpuOf(n, &gobusCPU.serverHandled, func() error {
 		wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
 		if err == nil {
 			_, err = wait(n)
@@ -55,10 +55,10 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 		cpu     *clientCPU
 		message func(int) *nats.Msg
 	}{{&rawCPU, b.rawMessage}, {&ceCPU, b.ceMessage}} {
-		if raw.cpu.sent, err = cpuOf(n, func() error { return b.fillRawOf(ctx, n, raw.message) }); err != nil {
+		if raw.cpu.sent, err = b.cpuOf(n, &raw.cpu.serverSent, func() error { return b.fillRawOf(ctx, n, raw.message) }); err != nil {
 			return err
 		}
-		if raw.cpu.handled, err = cpuOf(n, func() error {
+		if raw.cpu.handled, err = b.cpuOf(n, &raw.cpu.serverHandled, func() error {
 			wait, err := b.rawConsume(ctx, func(jetstream.Msg) {})
 			if err == nil {
 				_, err = wait(n)
@@ -71,6 +71,9 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "client CPU per message   %12s %16s %10s %10s\n", "raw nats.go", "raw, CE headers", "gobus", "added")
 	fmt.Fprintf(out, "  sent                   %9.2f µs %13.2f µs %7.2f µs %7.2f µs\n", rawCPU.sent, ceCPU.sent, gobusCPU.sent, gobusCPU.sent-ceCPU.sent)
 	fmt.Fprintf(out, "  handled                %9.2f µs %13.2f µs %7.2f µs %7.2f µs\n", rawCPU.handled, ceCPU.handled, gobusCPU.handled, gobusCPU.handled-ceCPU.handled)
+	fmt.Fprintf(out, "server CPU per message\n")
+	fmt.Fprintf(out, "  sent                   %9.2f µs %13.2f µs %7.2f µs\n", rawCPU.serverSent, ceCPU.serverSent, gobusCPU.serverSent)
+	fmt.Fprintf(out, "  handled                %9.2f µs %13.2f µs %7.2f µs\n", rawCPU.serverHandled, ceCPU.serverHandled, gobusCPU.serverHandled)
 	fmt.Fprintf(out, "allocs per message %.1f\n", a)
 	if b.cfg.memprofile != "" {
 		fmt.Fprintf(out, "go tool pprof -sample_index=alloc_objects -base %s.base -top %s\n", b.cfg.memprofile, b.cfg.memprofile)
@@ -78,14 +81,16 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// clientCPU is this process's CPU per message, in µs, sending and handling.
-type clientCPU struct{ sent, handled float64 }
+// clientCPU is this process's CPU per message, in µs, sending and
+// handling, and the server's meanwhile.
+type clientCPU struct{ sent, handled, serverSent, serverHandled float64 }
 
 // cpuOf runs f, which sends or handles n messages, and returns this
-// process's CPU time per message in µs.
-func cpuOf(n int, f func() error) (float64, error) {
-	cpu0 := cpuTime()
+// process's CPU time per message in µs; the server's goes to server.
+func (b *bench) cpuOf(n int, server *float64, f func() error) (float64, error) {
+	cpu0, scpu0 := cpuTime(), procCPU(b.serverPid)
 	err := f()
+	*server = float64((procCPU(b.serverPid) - scpu0).Microseconds()) / float64(n)
 	return float64((cpuTime() - cpu0).Microseconds()) / float64(n), err
 }
 

@@ -36,6 +36,9 @@ type bench struct {
 	// (the bodies workload); "" for the small message of the other rows.
 	pad      string
 	startups startups
+	// serverPid is the benchmark server's process, whose CPU some rows
+	// report.
+	serverPid int
 }
 
 // work is the i-th Work command of a round.
