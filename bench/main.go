@@ -83,7 +83,7 @@ func main() {
 	flag.StringVar(&cfg.postgres, "postgres", os.Getenv("GOBUS_TEST_POSTGRES"), "PostgreSQL DSN for the outbox row (default GOBUS_TEST_POSTGRES; none: SQLite only)")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round (with -only allocs: of the pump) to this file")
 	flag.StringVar(&cfg.memprofile, "memprofile", "", "with -only allocs: write an allocation profile of the gobus pump to this file")
-	flag.StringVar(&cfg.only, "only", "", "run some workloads only: ratios (send, pump, latency), allocs, codegen, bodies, idle, scale")
+	flag.StringVar(&cfg.only, "only", "", "run some workloads only: ratios (send, pump, latency), allocs, fastbatch, codegen, bodies, idle, scale")
 	flag.DurationVar(&cfg.idleWindow, "idle", 10*time.Second, "how long idle endpoints are measured")
 	flag.IntVar(&cfg.scaleN, "scale-n", 6000, "messages of each scale-out round")
 	flag.IntVar(&cfg.nodes, "cluster", 1, "run against a cluster of this many servers on loopback, every stream replicated on all of them (with -only ratios)")
@@ -121,6 +121,8 @@ func run(cfg config, out io.Writer) error {
 		return b.allocsOnly(ctx, out)
 	case "ratios":
 		return b.ratiosOnly(ctx, out)
+	case "fastbatch":
+		return b.fastBatchOnly(ctx, out)
 	case "codegen":
 		b := &bench{cfg: cfg}
 		stop := b.startProfile()
@@ -148,7 +150,7 @@ func run(cfg config, out io.Writer) error {
 		printScaleOut(out, rs, cfg.scaleN, cfg.scaleConc)
 		return nil
 	default:
-		return fmt.Errorf("-only %q: the workloads are: ratios, allocs, codegen, bodies, idle, scale", cfg.only)
+		return fmt.Errorf("-only %q: the workloads are: ratios, allocs, fastbatch, codegen, bodies, idle, scale", cfg.only)
 	}
 
 	fmt.Fprintf(out, "gobus bench: %d messages a round, %d rounds, window %d, concurrency %d, prefetch %d, %d msg/s for latency\n\n",

@@ -96,6 +96,11 @@ func (b *bench) rawSendCE(ctx context.Context) (float64, error) {
 }
 
 func (b *bench) rawSendOf(ctx context.Context, message func(int) *nats.Msg) (float64, error) {
+	return b.rawSendOfTo(ctx, rawStream, message)
+}
+
+// rawSendOfTo is rawSendOf into stream, which it purges afterwards.
+func (b *bench) rawSendOfTo(ctx context.Context, stream string, message func(int) *nats.Msg) (float64, error) {
 	var failed atomic.Int64
 	js, err := jetstream.New(b.client.Conn(), jetstream.WithPublishAsyncMaxPending(b.cfg.window),
 		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { failed.Add(1) }))
@@ -117,7 +122,7 @@ func (b *bench) rawSendOf(ctx context.Context, message func(int) *nats.Msg) (flo
 	if failed.Load() > 0 {
 		return 0, fmt.Errorf("%d raw publishes failed", failed.Load())
 	}
-	return float64(b.cfg.messages) / elapsed.Seconds(), b.purge(ctx, rawStream)
+	return float64(b.cfg.messages) / elapsed.Seconds(), b.purge(ctx, stream)
 }
 
 // gobusSend sends through a Batch with the same window.
