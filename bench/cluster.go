@@ -57,6 +57,7 @@ func serveCluster(n int, store string) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	settleOnSignal()
 	fmt.Println(strings.Join(urls, ","))
 	select {}
 }

@@ -40,11 +40,13 @@ func (eventHandler) HandleWorkDone(context.Context, *gobus.MessageContext, *gobu
 // idle starts n endpoints on a client of their own, each subscribed to an
 // event (a consumer each, pulling, with the pump's heartbeats), for each
 // n of idleCounts, and measures them idle for window. The first result is
-// a client with no endpoint: the baseline printIdle subtracts.
-func idle(ctx context.Context, url string, server int, window time.Duration) ([]idleResult, error) {
+// a client with no endpoint: the baseline printIdle subtracts. The server
+// keeps every round's streams and consumers; each round reports what its
+// own endpoints added.
+func idle(ctx context.Context, srv *benchServer, window time.Duration) ([]idleResult, error) {
 	var out []idleResult
 	for _, n := range append([]int{0}, idleCounts...) {
-		r, err := idleRound(ctx, url, server, n, window)
+		r, err := idleRound(ctx, srv, n, window)
 		if err != nil {
 			return nil, fmt.Errorf("%d endpoints: %w", n, err)
 		}
@@ -53,14 +55,19 @@ func idle(ctx context.Context, url string, server int, window time.Duration) ([]
 	return out, nil
 }
 
-func idleRound(ctx context.Context, url string, server, n int, window time.Duration) (idleResult, error) {
-	c, err := gobus.Connect(ctx, gobus.WithURL(url), gobus.WithSource("bench-idle"),
+func idleRound(ctx context.Context, srv *benchServer, n int, window time.Duration) (idleResult, error) {
+	server := srv.cmd.Process.Pid
+	c, err := gobus.Connect(ctx, gobus.WithURL(srv.url), gobus.WithSource("bench-idle"),
 		gobus.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		return idleResult{}, err
 	}
 	defer c.Close(ctx)
-	heap0, rss0, srss0 := heapInUse(), rss(os.Getpid()), rss(server)
+	srss0, err := srv.settledRSS()
+	if err != nil {
+		return idleResult{}, err
+	}
+	heap0, rss0 := heapInUse(), rss(os.Getpid())
 	r := idleResult{n: n}
 	start := time.Now()
 	eps := make([]*gobus.Endpoint, 0, n)
@@ -90,7 +97,11 @@ func idleRound(ctx context.Context, url string, server, n int, window time.Durat
 	r.clientCPU = (cpuTime() - cpu0).Seconds() / elapsed
 	r.serverCPU = (procCPU(server) - scpu0).Seconds() / elapsed
 	r.clientHeap = heapInUse() - heap0
-	r.clientRSS, r.serverRSS = rss(os.Getpid())-rss0, rss(server)-srss0
+	srss, err := srv.settledRSS()
+	if err != nil {
+		return r, err
+	}
+	r.clientRSS, r.serverRSS = rss(os.Getpid())-rss0, srss-srss0
 	return r, nil
 }
 
@@ -135,9 +146,10 @@ func procCPU(pid int) time.Duration {
 }
 
 // printIdle writes the idle rows per endpoint, the CPU of a client with
-// no endpoint (rs[0]) subtracted. RSS moves with what the earlier
-// workloads left to the garbage collector and the OS; the heap in use is
-// the steadier figure.
+// no endpoint (rs[0]) subtracted. The client's RSS moves with what the
+// earlier workloads left to the garbage collector and the OS; its heap in
+// use is the steadier figure. The server's RSS is taken settled (see
+// benchServer.settledRSS), before and after each round.
 func printIdle(out io.Writer, rs []idleResult, window time.Duration) {
 	base := rs[0]
 	fmt.Fprintf(out, "\nidle endpoints on one client (%s window; CPU less a client without endpoints: client %.3f%%, server %.3f%% of a core)\n",

@@ -136,7 +136,7 @@ func run(cfg config, out io.Writer) error {
 		printBodies(out, rs)
 		return nil
 	case "idle":
-		rs, err := idle(ctx, srv.url, srv.cmd.Process.Pid, cfg.idleWindow)
+		rs, err := idle(ctx, srv, cfg.idleWindow)
 		if err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func run(cfg config, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("scale-out: %w", err)
 	}
-	idles, err := idle(ctx, srv.url, srv.cmd.Process.Pid, cfg.idleWindow)
+	idles, err := idle(ctx, srv, cfg.idleWindow)
 	if err != nil {
 		return fmt.Errorf("idle: %w", err)
 	}

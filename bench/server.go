@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -14,9 +17,10 @@ import (
 
 // benchServer is the JetStream server in a child process.
 type benchServer struct {
-	url   string
-	cmd   *exec.Cmd
-	store string
+	url    string
+	cmd    *exec.Cmd
+	store  string
+	stdout *bufio.Reader // the child's: its URL, then a line each settledRSS
 }
 
 // startServer runs this program again as a server on a random loopback
@@ -43,12 +47,40 @@ func startServer(nodes int) (*benchServer, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	r := bufio.NewReader(stdout)
+	line, err := r.ReadString('\n')
 	if err != nil {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("the server did not start: %w", err)
 	}
-	return &benchServer{url: strings.TrimSpace(line), cmd: cmd, store: store}, nil
+	return &benchServer{url: strings.TrimSpace(line), cmd: cmd, store: store, stdout: r}, nil
+}
+
+// settledRSS is the server's resident set once it has collected its
+// garbage and returned the free memory to the OS: what it holds, rather
+// than what earlier workloads left for its collector. The child does it
+// on SIGUSR1 and answers with a line.
+func (s *benchServer) settledRSS() (int64, error) {
+	if err := s.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return 0, err
+	}
+	if _, err := s.stdout.ReadString('\n'); err != nil {
+		return 0, fmt.Errorf("the server did not settle its memory: %w", err)
+	}
+	return rss(s.cmd.Process.Pid), nil
+}
+
+// settleOnSignal makes a server child collect its garbage and return free
+// memory to the OS on each SIGUSR1, then print a line (see settledRSS).
+func settleOnSignal() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		for range sig {
+			debug.FreeOSMemory()
+			fmt.Println("settled")
+		}
+	}()
 }
 
 func (s *benchServer) stop() {
@@ -72,6 +104,7 @@ func serve(store string) {
 		fmt.Fprintln(os.Stderr, "bench server: not ready")
 		os.Exit(1)
 	}
+	settleOnSignal()
 	fmt.Println(ns.ClientURL())
 	select {}
 }
