@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // DefaultBatchWindow is how many messages a [Batch] has in flight, sent
@@ -30,10 +28,16 @@ const DefaultBatchWindow = 256
 type Batch struct {
 	c      *Client
 	window int
+	// settled has a token when a message's outcome arrived since a
+	// waiter last looked.
+	settled chan struct{}
 
-	mu       sync.Mutex
-	inflight []pending
-	results  []Result
+	// mu serialises Dispatch's store and Wait, held while they wait.
+	mu sync.Mutex
+
+	// Guarded by c.batches.mu, which the acknowledgements take too:
+	results []Result // since the last Wait, in dispatch order
+	unacked int      // how many of results are still in flight
 }
 
 // Result is the outcome of one message of a [Batch].
@@ -52,25 +56,20 @@ type Result struct {
 	Duplicate bool
 }
 
-type pending struct {
-	id, typ string
-	future  jetstream.PubAckFuture
-}
-
 // NewBatch returns a batch that keeps up to window messages in flight; 0
 // means [DefaultBatchWindow].
 func (c *Client) NewBatch(window int) *Batch {
 	if window <= 0 {
 		window = DefaultBatchWindow
 	}
-	return &Batch{c: c, window: window}
+	return &Batch{c: c, window: window, settled: make(chan struct{}, 1)}
 }
 
 // Dispatch publishes out without waiting for its acknowledgement. When the
-// window is full it first waits for the oldest message in flight, or for
-// ctx. An error means the batch did not take the message, such as
-// [ErrTooLarge] for a message larger than the server's max payload;
-// failures after that are reported by Wait.
+// window is full it first waits for a message in flight to be
+// acknowledged, or for ctx. An error means the batch did not take the
+// message, such as [ErrTooLarge] for a message larger than the server's
+// max payload; failures after that are reported by Wait.
 func (b *Batch) Dispatch(ctx context.Context, out Outgoing) error {
 	if err := b.c.usable(); err != nil {
 		return err
@@ -87,37 +86,12 @@ func (b *Batch) Dispatch(ctx context.Context, out Outgoing) error {
 func (b *Batch) store(ctx context.Context, m *OutgoingMessage) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for len(b.inflight) >= b.window {
-		if err := b.settleOldest(ctx); err != nil {
-			return err
-		}
+	if err := b.waitUntil(ctx, func() bool { return b.unacked < b.window }); err != nil {
+		return err
 	}
-	f, err := b.c.js.PublishMsgAsync(m.Msg)
-	if err != nil {
+	if err := b.c.batches.publish(b, m.Msg, m.ID, m.Route.Type); err != nil {
 		return fmt.Errorf("gobus: %s %s: %w", verb(m.Route.Kind), m.Route.Type, err)
 	}
-	b.inflight = append(b.inflight, pending{id: m.ID, typ: m.Route.Type, future: f})
-	return nil
-}
-
-// settleOldest waits for the oldest message in flight and records its
-// outcome. b.mu is held.
-func (b *Batch) settleOldest(ctx context.Context) error {
-	p := b.inflight[0]
-	var err error
-	var duplicate bool
-	select {
-	case ack := <-p.future.Ok():
-		duplicate = ack != nil && ack.Duplicate
-	case err = <-p.future.Err():
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	b.inflight = b.inflight[1:]
-	if err != nil {
-		err = fmt.Errorf("gobus: sending %s %s: %w", p.typ, p.id, err)
-	}
-	b.results = append(b.results, Result{MessageID: p.id, Type: p.typ, Err: err, Duplicate: duplicate})
 	return nil
 }
 
@@ -128,13 +102,16 @@ func (b *Batch) settleOldest(ctx context.Context) error {
 func (b *Batch) Wait(ctx context.Context) ([]Result, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for len(b.inflight) > 0 {
-		if err := b.settleOldest(ctx); err != nil {
-			return nil, err
+	var results []Result
+	if err := b.waitUntil(ctx, func() bool {
+		if b.unacked > 0 {
+			return false
 		}
+		results, b.results = b.results, nil
+		return true
+	}); err != nil {
+		return nil, err
 	}
-	results := b.results
-	b.results = nil
 	var errs []error
 	for _, r := range results {
 		if r.Err != nil {
@@ -142,4 +119,31 @@ func (b *Batch) Wait(ctx context.Context) ([]Result, error) {
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// waitUntil waits until done, called with c.batches.mu held, is true, or
+// until ctx ends. b.mu is held.
+func (b *Batch) waitUntil(ctx context.Context, done func() bool) error {
+	mu := &b.c.batches.mu
+	for {
+		mu.Lock()
+		ok := done()
+		mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-b.settled:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// wake tells a waiter of b that a message's outcome arrived.
+func (b *Batch) wake() {
+	select {
+	case b.settled <- struct{}{}:
+	default:
+	}
 }

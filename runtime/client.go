@@ -32,6 +32,7 @@ type Client struct {
 	connClosed chan struct{}
 	server     *server.Server
 	js         jetstream.JetStream
+	batches    *batchAcks // what the client's batches publish
 	names      topology.Names
 	installer  *topology.Installer
 	subjects   sync.Map // message type → subject
@@ -92,8 +93,14 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("gobus: %w", err)
 	}
 	c.js = js
+	var edge *edgeJetStream
 	if cfg.edge != nil {
-		c.js = newEdgeJetStream(js, c.names, cfg.edge.Endpoints)
+		edge = newEdgeJetStream(js, c.names, cfg.edge.Endpoints)
+		c.js = edge
+	}
+	if c.batches, err = newBatchAcks(c.nc, edge); err != nil {
+		c.release()
+		return nil, fmt.Errorf("gobus: %w", err)
 	}
 	c.claims.limit = cfg.claims.limitFor(c.nc.MaxPayload())
 	if byDefault {
