@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -104,5 +105,52 @@ func TestBatchReportsAMessageInFlightWhenTheConnectionCloses(t *testing.T) {
 	results, err := b.Wait(ctx)
 	if err == nil || len(results) != 1 || results[0].Err == nil {
 		t.Errorf("Wait = %+v, %v: want the message failed", results, err)
+	}
+}
+
+// Goroutines sending through one batch, with a small window, each get
+// their messages in flight; Wait, concurrent with them, reports outcomes
+// in dispatch order, and every message is reported by one Wait or the
+// next, once.
+func TestBatchIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	c := connect(t, newServerURL(t))
+	ctx := context.Background()
+	b := c.NewBatch(4)
+	const senders, each = 4, 50
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Go(func() {
+			for i := range each {
+				if err := gobustestv1.SendWork(ctx, b, &gobustestv1.Work{Id: "w"}, gobus.WithMessageID(fmt.Sprint(s, "-", i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	seen := map[string]bool{}
+	next := make([]int, senders) // the index each sender's next result has
+	record := func(results []gobus.Result, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		for _, r := range results {
+			if seen[r.MessageID] || r.Err != nil || r.Duplicate {
+				t.Errorf("result %+v reported twice or failed", r)
+			}
+			seen[r.MessageID] = true
+			var s, i int
+			if _, err := fmt.Sscanf(r.MessageID, "%d-%d", &s, &i); err != nil || i != next[s] {
+				t.Errorf("result %+v out of its sender's order: want index %d", r, next[s])
+			}
+			next[s] = i + 1
+		}
+	}
+	record(b.Wait(ctx))
+	wg.Wait()
+	record(b.Wait(ctx))
+	if len(seen) != senders*each {
+		t.Errorf("%d messages reported, want %d", len(seen), senders*each)
 	}
 }
