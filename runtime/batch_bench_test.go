@@ -49,3 +49,31 @@ func BenchmarkBatchSend(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkBatchSendOne is the cost of a batch of one: a new Batch, one
+// command sent through it and its Wait, as the latency benchmark and
+// short batches use it; the server's work counts too:
+//
+//	go test -run '^$' -bench BatchSendOne -benchmem ./runtime
+func BenchmarkBatchSendOne(b *testing.B) {
+	ctx := context.Background()
+	c, err := gobus.Connect(ctx, gobus.WithURL(newServerURLB(b)), gobus.WithLogger(testLogger()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	// The installer made the worker's queue stream: what is sent stays
+	// queued, no endpoint takes it.
+	w := &gobustestv1.Work{Id: "one"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		batch := c.NewBatch(0)
+		if err := gobustestv1.SendWork(ctx, batch, w); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := batch.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
