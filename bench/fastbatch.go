@@ -27,7 +27,7 @@ const (
 // fastBatchOnly prints the rates of raw PublishAsync and raw fast batch
 // publish, medians of the rounds.
 func (b *bench) fastBatchOnly(ctx context.Context, out io.Writer) error {
-	if err := b.fastStream(); err != nil {
+	if err := b.createFastStream(); err != nil {
 		return err
 	}
 	var async, fast []float64
@@ -50,9 +50,9 @@ func (b *bench) fastBatchOnly(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// fastStream creates the stream of the workload: a work queue with gobus's
+// createFastStream creates the stream of the workload: a work queue with gobus's
 // queue-stream settings and allow_batched.
-func (b *bench) fastStream() error {
+func (b *bench) createFastStream() error {
 	cfg, _ := json.Marshal(map[string]any{
 		"name": fastStream, "subjects": []string{"fast.>"}, "retention": "workqueue", "storage": "file",
 		"num_replicas": b.cfg.nodes, "duplicate_window": int64(2 * time.Minute),
