@@ -98,10 +98,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 		edge = newEdgeJetStream(js, c.names, cfg.edge.Endpoints)
 		c.js = edge
 	}
-	if c.batches, err = newBatchAcks(c.nc, edge); err != nil {
-		c.release()
-		return nil, fmt.Errorf("gobus: %w", err)
-	}
+	c.batches = newBatchAcks(c.nc, edge)
 	c.claims.limit = cfg.claims.limitFor(c.nc.MaxPayload())
 	if byDefault {
 		cfg.logger.Info("gobus: no NATS server configured; started an embedded JetStream server in this process",
@@ -497,6 +494,9 @@ func (c *Client) Close(ctx context.Context) error {
 
 // release closes what the client opened.
 func (c *Client) release() {
+	if c.batches != nil {
+		defer c.batches.close()
+	}
 	if c.ownsConn && c.nc != nil {
 		// Drain flushes pending acks and publishes before closing; the
 		// connection's drain timeout bounds it.
