@@ -199,7 +199,7 @@ func (mc *MessageContext) flush(ctx context.Context) error {
 		return err
 	}
 	if output != nil {
-		if err := output.publish(ctx, mc.ep.client.js); err != nil {
+		if err := output.publish(ctx, mc.ep.client); err != nil {
 			return err
 		}
 	}

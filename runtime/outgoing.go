@@ -51,10 +51,11 @@ func (h *handlerOutput) store(_ context.Context, m *OutgoingMessage) error {
 	return nil
 }
 
-// publish publishes the collected messages, pipelined, and returns once
-// JetStream stored all of them.
-func (h *handlerOutput) publish(ctx context.Context, js jetstream.JetStream) error {
-	acks := make([]pendingAck, 0, len(h.msgs))
+// publish publishes the collected messages, pipelined through the
+// client's batch publisher, and returns once JetStream stored all of them.
+func (h *handlerOutput) publish(ctx context.Context, c *Client) error {
+	b := c.NewBatch(max(len(h.msgs), 1))
+	var stored []*OutgoingMessage // what b publishes, in order
 	var direct []*OutgoingMessage // replies to waiting requests
 	for _, m := range h.msgs {
 		if m.Route.Kind == KindReply {
@@ -68,24 +69,29 @@ func (h *handlerOutput) publish(ctx context.Context, js jetstream.JetStream) err
 				continue
 			}
 		}
-		f, err := js.PublishMsgAsync(m.Msg)
+		b.mu.Lock()
+		err := c.batches.publish(b, m.Msg, m.ID, m.Route.Type)
+		b.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("gobus: %s %s: %w", verb(m.Route.Kind), m.Route.Type, err)
 		}
-		acks = append(acks, pendingAck{f, m})
+		stored = append(stored, m)
 	}
-	for i, a := range acks {
-		select {
-		case <-a.f.Ok():
-		case err := <-a.f.Err():
-			m := a.m
-			if m.Route.Kind == KindReply && errors.Is(err, jetstream.ErrNoStreamResponse) {
+	if len(stored) > 0 {
+		results, err := b.Wait(ctx)
+		if ctx.Err() != nil && results == nil {
+			return fmt.Errorf("gobus: waiting for JetStream to store %d outgoing messages: %w", len(stored), err)
+		}
+		for i, r := range results {
+			if r.Err == nil {
+				continue
+			}
+			m := stored[i]
+			if m.Route.Kind == KindReply && errors.Is(r.Err, jetstream.ErrNoStreamResponse) {
 				m.dropReply("no stream takes " + m.Msg.Subject + ": the requesting endpoint has never started, or its queue stream lacks its reply subject")
 				continue
 			}
-			return fmt.Errorf("gobus: %s %s: %w", verb(m.Route.Kind), m.Route.Type, err)
-		case <-ctx.Done():
-			return fmt.Errorf("gobus: waiting for JetStream to store %d outgoing messages: %w", len(acks)-i, ctx.Err())
+			return r.Err
 		}
 	}
 	// Replies to waiting requests go last, once everything else is
@@ -96,12 +102,6 @@ func (h *handlerOutput) publish(ctx context.Context, js jetstream.JetStream) err
 		}
 	}
 	return nil
-}
-
-// pendingAck is a published message and JetStream's answer to come.
-type pendingAck struct {
-	f jetstream.PubAckFuture
-	m *OutgoingMessage
 }
 
 // dropReply logs that the reply m is dropped, and why.

@@ -213,7 +213,7 @@ func (run *sagaRunner[S]) try(ctx context.Context, mc *MessageContext, step *sag
 		return err
 	}
 	if output != nil {
-		if err := output.publish(ctx, run.ep.client.js); err != nil {
+		if err := output.publish(ctx, run.ep.client); err != nil {
 			return err
 		}
 	}
