@@ -161,16 +161,24 @@ func streamState(c *gobus.Client, name string) (state jetstream.StreamState, ok 
 }
 
 // queueSettled reports whether the worker's queue consumer has nothing
-// left to deliver and nothing waiting for an acknowledgement.
+// left to deliver and nothing waiting for an acknowledgement, and has
+// delivered everything the stream holds: a consumer just created by a
+// starting worker can report nothing pending for a moment before it has
+// counted the stream's messages.
 func queueSettled(c *gobus.Client) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	stream, err := c.JetStream().Stream(ctx, faultQueue)
+	if err != nil {
+		return false
+	}
+	last := stream.CachedInfo().State.LastSeq
 	cons, err := c.JetStream().Consumer(ctx, faultQueue, "worker")
 	if err != nil {
 		return false
 	}
 	info := cons.CachedInfo()
-	return info.NumPending == 0 && info.NumAckPending == 0
+	return info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream >= last
 }
 
 // checkQueue checks the worker's queue stream once its consumer has
