@@ -13,7 +13,9 @@
 //     pump with a handler that does nothing (decoding included), timed
 //     from the first message handled to the last; the time from starting
 //     the consumer to its first message has a row of its own;
-//   - latency: publish to handled at a fixed rate, p50 and p99;
+//   - latency: publish to handled at a fixed rate, each message
+//     acknowledged by JetStream before the next is sent (as the Watermill
+//     peer publishes), p50 and p99;
 //   - allocations per message handled by the pump.
 //
 // The last lines have a fixed form for scripts:
@@ -153,7 +155,7 @@ func run(cfg config, out io.Writer) error {
 		return fmt.Errorf("-only %q: the workloads are: ratios, allocs, fastbatch, codegen, bodies, idle, scale", cfg.only)
 	}
 
-	fmt.Fprintf(out, "gobus bench: %d messages a round, %d rounds, window %d, concurrency %d, prefetch %d, %d msg/s for latency\n\n",
+	fmt.Fprintf(out, "gobus bench: %d messages a round, %d rounds, window %d, concurrency %d, prefetch %d, %d msg/s for latency (each send acknowledged before the next)\n\n",
 		cfg.messages, cfg.rounds, cfg.window, cfg.concurrency, cfg.prefetch, cfg.rate)
 	send, err := b.rounds(ctx, b.rawSend, b.rawSendCE, b.gobusSend)
 	if err != nil {

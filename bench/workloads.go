@@ -335,6 +335,9 @@ func (b *bench) paced(send func(i int) error) (int, error) {
 	return n, nil
 }
 
+// rawLatency publishes one message at a time, each acknowledged before
+// the next, as the Watermill peer's Publish does: a sender waiting for
+// JetStream, as a request handler sending a command would.
 func (b *bench) rawLatency(ctx context.Context) (latencies, error) {
 	var rec recorder
 	wait, err := b.rawConsume(ctx, func(m jetstream.Msg) {
@@ -344,14 +347,10 @@ func (b *bench) rawLatency(ctx context.Context) (latencies, error) {
 	if err != nil {
 		return latencies{}, err
 	}
-	js, err := jetstream.New(b.client.Conn(), jetstream.WithPublishAsyncMaxPending(b.cfg.window))
-	if err != nil {
-		return latencies{}, err
-	}
 	n, err := b.paced(func(i int) error {
 		m := b.rawMessage(i)
 		m.Header.Set(sentHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
-		_, err := js.PublishMsgAsync(m, stallWait)
+		_, err := b.js.PublishMsg(ctx, m)
 		return err
 	})
 	if err != nil {
@@ -363,20 +362,18 @@ func (b *bench) rawLatency(ctx context.Context) (latencies, error) {
 	return rec.percentiles(), nil
 }
 
+// gobusLatency sends with the client, each send stored before the next,
+// as rawLatency publishes.
 func (b *bench) gobusLatency(ctx context.Context) (latencies, error) {
 	var rec recorder
 	wait, err := b.gobusEndpoint(ctx, func(mc *gobus.MessageContext) { rec.add(time.Since(mc.Time())) })
 	if err != nil {
 		return latencies{}, err
 	}
-	batch := b.client.NewBatch(b.cfg.window)
 	n, err := b.paced(func(i int) error {
-		return gobustestv1.SendWork(ctx, batch, b.work(i))
+		return gobustestv1.SendWork(ctx, b.client, b.work(i))
 	})
 	if err != nil {
-		return latencies{}, err
-	}
-	if _, err := batch.Wait(ctx); err != nil {
 		return latencies{}, err
 	}
 	if _, err := wait(n); err != nil {
