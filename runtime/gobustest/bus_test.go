@@ -57,14 +57,16 @@ func TestFlowThroughEveryEndpoint(t *testing.T) {
 	}
 	gobustest.WaitHandledBy[*shippingv1.DispatchParcel](t, bus, "shipping")
 	gobustest.WaitPublished[*shippingv1.OrderShipped](t, bus, func(e *shippingv1.OrderShipped) bool { return e.GetOrderId() == "o-1" })
-	var held gobustest.Event
+	// Sales holds a DispatchParcel back for an hour too; which of the two
+	// handlings is recorded last is up to the scheduler.
+	var held []gobustest.Event
 	for _, e := range bus.Events() {
-		if e.Type == shippingv1.DispatchParcelType && e.What == gobustest.WhatSent {
-			held = e
+		if e.Type == shippingv1.DispatchParcelType && e.What == gobustest.WhatSent && e.Endpoint == "shipping" {
+			held = append(held, e)
 		}
 	}
-	if held.DeliverAt.IsZero() || held.Endpoint != "shipping" {
-		t.Errorf("DispatchParcel recorded as %v, want held back, sent by shipping", held)
+	if len(held) != 1 || held[0].DeliverAt.IsZero() {
+		t.Errorf("DispatchParcel sent by shipping recorded as %v, want once, held back", held)
 	}
 }
 
