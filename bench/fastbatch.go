@@ -18,8 +18,8 @@ import (
 // subject) make a gobus Batch faster than raw per-message PublishAsync?
 // It runs raw nats.go both ways, with gobus's CloudEvents headers and the
 // same window, on a stream like a gobus queue stream but with
-// allow_batched. A Batch of gobus's sending in runs of fast batches was
-// built and measured, and did not pay: docs/performance.md says why.
+// allow_batched. A gobus Batch that sent its messages as fast batches
+// was built and measured, and did not pay: docs/performance.md says why.
 const (
 	fastStream  = "FAST"
 	fastSubject = "fast.work"
