@@ -18,6 +18,13 @@ var (
 	// ErrStarted is returned, wrapped, when an endpoint is changed after it
 	// started, or started twice.
 	ErrStarted = errors.New("gobus: endpoint already started")
+	// ErrHandlerReturned is returned, wrapped, by a [MessageContext]'s
+	// Dispatch (under the generated SendX, PublishX and ReplyX) and
+	// CancelScheduled once its handler has returned: what the handler's
+	// goroutines give it then would go with no incoming message, so it is
+	// refused rather than dropped. Send before the handler returns, or
+	// through the [Client] for work that outlives it.
+	ErrHandlerReturned = errors.New("gobus: the handler has returned")
 	// ErrClosed is returned, wrapped, when a closed client is used.
 	ErrClosed = errors.New("gobus: client closed")
 	// ErrConnectionClosed is returned, wrapped, when the client's NATS

@@ -20,7 +20,9 @@ import (
 // the [Dispatcher] through which it sends and publishes. Messages given to
 // it are kept until the handler returns nil, then dispatched together,
 // before the incoming message is acknowledged. It is safe for concurrent
-// use by the handler's goroutines, and valid only while the handler runs.
+// use by the handler's goroutines, and valid only while the handler runs:
+// once it has returned, what is given to it is refused with
+// [ErrHandlerReturned].
 type MessageContext struct {
 	ep       *Endpoint
 	env      *wire.Envelope
@@ -40,6 +42,36 @@ type MessageContext struct {
 	// detached records what the handler gives, for a context made by
 	// NewDetachedMessageContext; nil for an endpoint's.
 	detached *detachedRecord
+	// closed refuses what the handler gives: while its output is being
+	// published (sealed), and for good once the message is settled.
+	closed closing
+}
+
+// closing is how far a message context is from taking more outgoing
+// messages.
+type closing uint8
+
+const (
+	open    closing = iota
+	sealed          // the handler returned nil; its output is being sent
+	settled         // the message is settled: nothing more goes with it
+)
+
+// refusing is the error for what a closed mc is given, nil while it is
+// open. mc.mu is held.
+func (mc *MessageContext) refusing(what string) error {
+	if mc.closed == open {
+		return nil
+	}
+	return fmt.Errorf("%w: %s, for message %s (%s), came too late; a MessageContext is valid only while its handler runs", ErrHandlerReturned, what, mc.env.ID, mc.env.Type)
+}
+
+// settle closes mc for good: the message it stands for is settled.
+func (mc *MessageContext) settle() {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	mc.closed = settled
+	mc.outgoing, mc.cancels = nil, nil
 }
 
 // ID returns the message id (ce-id).
@@ -103,6 +135,9 @@ func (mc *MessageContext) Dispatch(ctx context.Context, out Outgoing) error {
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
+	if err := mc.refusing(verb(out.Route.Kind) + " " + out.Route.Type); err != nil {
+		return err
+	}
 	if !out.deliverAt.IsZero() {
 		if err := mc.nameScheduled(&out, subject); err != nil {
 			return err
@@ -149,6 +184,9 @@ type pendingOutgoing struct {
 func (mc *MessageContext) discard() {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
+	if mc.closed == sealed {
+		mc.closed = open // the try failed after all: the next may send
+	}
 	mc.outgoing = nil
 	mc.scheduledIDs = derivedIDs{}
 	mc.cancels = nil
@@ -213,6 +251,9 @@ func (mc *MessageContext) seal(ctx context.Context) (*handlerOutput, []string, e
 	mc.mu.Lock()
 	outgoing, cancels := mc.outgoing, mc.cancels
 	mc.outgoing, mc.cancels = nil, nil
+	if mc.closed == open {
+		mc.closed = sealed
+	}
 	mc.mu.Unlock()
 	if len(outgoing) == 0 {
 		return nil, cancels, nil

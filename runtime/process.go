@@ -91,6 +91,7 @@ func (ep *Endpoint) process(ctx context.Context, msg jetstream.Msg, w pump.Watch
 // tryAll decodes d and runs the handling chain on it, retrying at once as
 // the policy allows, and settles the message.
 func (ep *Endpoint) tryAll(ctx context.Context, d *delivery, w pump.Watch) {
+	defer d.mc.settle()
 	b := bodyOf(d.mc)
 	if len(b.data) == 0 && !ep.claimed(ctx, d, &b) {
 		return // settled: a reference that cannot be followed, or a fetch that failed

@@ -142,6 +142,9 @@ func (mc *MessageContext) CancelScheduled(ctx context.Context, id string) error 
 	}
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
+	if err := mc.refusing("the cancel of " + id); err != nil {
+		return err
+	}
 	mc.cancels = append(mc.cancels, id)
 	return nil
 }
