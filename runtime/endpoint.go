@@ -28,8 +28,11 @@ type Endpoint struct {
 	client       *Client
 	name         string
 	retrySubject string
-	cfg          endpointConfig
-	log          *slog.Logger
+	// partitionPrefix starts the subjects of the endpoint's keyed
+	// commands, checked on every message.
+	partitionPrefix string
+	cfg             endpointConfig
+	log             *slog.Logger
 
 	gate    *gate
 	records *deliveryRecords
@@ -81,13 +84,14 @@ func NewEndpoint(c *Client, name string, opts ...EndpointOption) (*Endpoint, err
 		return nil, fmt.Errorf("endpoint %s: %w", name, err)
 	}
 	ep := &Endpoint{
-		client:       c,
-		name:         name,
-		retrySubject: c.names.RetrySubject(name),
-		cfg:          cfg,
-		log:          c.cfg.logger.With("endpoint", name),
-		handlers:     map[string]*registration{},
-		gate:         newGate(),
+		client:          c,
+		name:            name,
+		retrySubject:    c.names.RetrySubject(name),
+		partitionPrefix: c.names.PartitionPrefix(name),
+		cfg:             cfg,
+		log:             c.cfg.logger.With("endpoint", name),
+		handlers:        map[string]*registration{},
+		gate:            newGate(),
 	}
 	if err := c.addEndpoint(ep); err != nil {
 		return nil, err

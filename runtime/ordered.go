@@ -184,7 +184,7 @@ func (ep *Endpoint) partitionSources() []pump.Source {
 // type typ for this endpoint is stored:
 // <prefix>.part.<endpoint>.<partition>.<key token>.<type's suffix>.
 func (ep *Endpoint) keyedArrival(typ, subject string) bool {
-	rest, ok := strings.CutPrefix(subject, ep.client.names.PartitionPrefix(ep.name))
+	rest, ok := strings.CutPrefix(subject, ep.partitionPrefix)
 	if !ok {
 		return false
 	}
