@@ -58,6 +58,7 @@ func serveCluster(n int, store string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	settleOnSignal()
+	profileOnSignal(store)
 	fmt.Println(strings.Join(urls, ","))
 	select {}
 }

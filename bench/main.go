@@ -51,13 +51,16 @@ type config struct {
 	duration    time.Duration
 	profile     string
 	memprofile  string
-	only        string
-	idleWindow  time.Duration
-	scaleN      int
-	scaleConc   int
-	nodes       int
-	watermill   bool
-	postgres    string
+	// serverProfile, with -only allocs, is where the server's CPU
+	// profiles of the pumps go.
+	serverProfile string
+	only          string
+	idleWindow    time.Duration
+	scaleN        int
+	scaleConc     int
+	nodes         int
+	watermill     bool
+	postgres      string
 }
 
 func main() {
@@ -84,6 +87,7 @@ func main() {
 	flag.BoolVar(&cfg.watermill, "watermill", true, "also run the workloads through Watermill (bench/watermill, its own module)")
 	flag.StringVar(&cfg.postgres, "postgres", os.Getenv("GOBUS_TEST_POSTGRES"), "PostgreSQL DSN for the outbox row (default GOBUS_TEST_POSTGRES; none: SQLite only)")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the last gobus pump round (with -only allocs: of the pump) to this file")
+	flag.StringVar(&cfg.serverProfile, "serverprofile", "", "with -only allocs: write CPU profiles of the server while it feeds each pump, to this path with .raw, .ce and .gobus appended")
 	flag.StringVar(&cfg.memprofile, "memprofile", "", "with -only allocs: write an allocation profile of the gobus pump to this file")
 	flag.StringVar(&cfg.only, "only", "", "run some workloads only: ratios (send, pump, latency), allocs, fastbatch, codegen, bodies, idle, scale")
 	flag.DurationVar(&cfg.idleWindow, "idle", 10*time.Second, "how long idle endpoints are measured")
@@ -113,7 +117,7 @@ func run(cfg config, out io.Writer) error {
 		return err
 	}
 	defer client.Close(ctx)
-	b := &bench{cfg: cfg, client: client, js: client.JetStream(), serverPid: srv.cmd.Process.Pid}
+	b := &bench{cfg: cfg, client: client, js: client.JetStream(), server: srv, serverPid: srv.cmd.Process.Pid}
 	if err := b.setup(ctx); err != nil {
 		return err
 	}

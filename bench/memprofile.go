@@ -35,36 +35,38 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	stop := b.startProfile()
-	before := mallocs()
-	gobusCPU.handled, err = b.cpuOf(n, &gobusCPU.serverHandled, func() error {
+	objects, bytes := allocated()
+	gobusCPU.handled, err = b.cpuOf(n, &gobusCPU.serverHandled, b.serverProfiled("gobus", func() error {
 		wait, err := b.gobusEndpoint(ctx, func(*gobus.MessageContext) {})
 		if err == nil {
 			_, err = wait(n)
 		}
 		return err
-	})
+	}))
 	stop()
 	if err != nil {
 		return err
 	}
-	a := float64(mallocs()-before) / float64(n)
+	objects1, bytes1 := allocated()
+	a, ab := float64(objects1-objects)/float64(n), float64(bytes1-bytes)/float64(n)
 	if err := b.writeAllocs(b.cfg.memprofile); err != nil {
 		return err
 	}
 	for _, raw := range []struct {
+		name    string
 		cpu     *clientCPU
 		message func(int) *nats.Msg
-	}{{&rawCPU, b.rawMessage}, {&ceCPU, b.ceMessage}} {
+	}{{"raw", &rawCPU, b.rawMessage}, {"ce", &ceCPU, b.ceMessage}} {
 		if raw.cpu.sent, err = b.cpuOf(n, &raw.cpu.serverSent, func() error { return b.fillRawOf(ctx, n, raw.message) }); err != nil {
 			return err
 		}
-		if raw.cpu.handled, err = b.cpuOf(n, &raw.cpu.serverHandled, func() error {
+		if raw.cpu.handled, err = b.cpuOf(n, &raw.cpu.serverHandled, b.serverProfiled(raw.name, func() error {
 			wait, err := b.rawConsume(ctx, func(jetstream.Msg) {})
 			if err == nil {
 				_, err = wait(n)
 			}
 			return err
-		}); err != nil {
+		})); err != nil {
 			return err
 		}
 	}
@@ -75,8 +77,12 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "  sent                   %9.2f µs %13.2f µs %7.2f µs\n", rawCPU.serverSent, ceCPU.serverSent, gobusCPU.serverSent)
 	fmt.Fprintf(out, "  handled                %9.2f µs %13.2f µs %7.2f µs\n", rawCPU.serverHandled, ceCPU.serverHandled, gobusCPU.serverHandled)
 	fmt.Fprintf(out, "allocs per message %.1f\n", a)
+	fmt.Fprintf(out, "bytes allocated per handled message %.0f\n", ab)
 	if b.cfg.memprofile != "" {
 		fmt.Fprintf(out, "go tool pprof -sample_index=alloc_objects -base %s.base -top %s\n", b.cfg.memprofile, b.cfg.memprofile)
+	}
+	if p := b.cfg.serverProfile; p != "" {
+		fmt.Fprintf(out, "go tool pprof -top -diff_base %s.ce %s.gobus   # the server's CPU, gobus's pump over raw with the same headers\n", p, p)
 	}
 	return nil
 }
@@ -84,6 +90,15 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 // clientCPU is this process's CPU per message, in µs, sending and
 // handling, and the server's meanwhile.
 type clientCPU struct{ sent, handled, serverSent, serverHandled float64 }
+
+// serverProfiled is f run with the server's CPU profiled into
+// -serverprofile with "."+name appended, if that is given.
+func (b *bench) serverProfiled(name string, f func() error) func() error {
+	if b.cfg.serverProfile == "" {
+		return f
+	}
+	return func() error { return b.server.profile(b.cfg.serverProfile+"."+name, f) }
+}
 
 // cpuOf runs f, which sends or handles n messages, and returns this
 // process's CPU time per message in µs; the server's goes to server.

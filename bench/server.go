@@ -105,6 +105,7 @@ func serve(store string) {
 		os.Exit(1)
 	}
 	settleOnSignal()
+	profileOnSignal(store)
 	fmt.Println(ns.ClientURL())
 	select {}
 }

@@ -36,8 +36,9 @@ type bench struct {
 	// (the bodies workload); "" for the small message of the other rows.
 	pad      string
 	startups startups
-	// serverPid is the benchmark server's process, whose CPU some rows
-	// report.
+	// server is the benchmark server; serverPid its process, whose CPU
+	// some rows report.
+	server    *benchServer
 	serverPid int
 }
 
@@ -423,9 +424,15 @@ func (b *bench) gobusAllocs(ctx context.Context) (float64, error) {
 }
 
 func mallocs() uint64 {
+	n, _ := allocated()
+	return n
+}
+
+// allocated is how many objects and bytes this process has allocated.
+func allocated() (objects, bytes uint64) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.Mallocs
+	return m.Mallocs, m.TotalAlloc
 }
 
 // stallWait is how long a raw publish waits for room in the window: the
