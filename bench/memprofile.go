@@ -52,14 +52,17 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	if err := b.writeAllocs(b.cfg.memprofile); err != nil {
 		return err
 	}
+	var rawAllocs, ceAllocs [2]float64 // objects, bytes per handled message
 	for _, raw := range []struct {
 		name    string
 		cpu     *clientCPU
+		allocs  *[2]float64
 		message func(int) *nats.Msg
-	}{{"raw", &rawCPU, b.rawMessage}, {"ce", &ceCPU, b.ceMessage}} {
+	}{{"raw", &rawCPU, &rawAllocs, b.rawMessage}, {"ce", &ceCPU, &ceAllocs, b.ceMessage}} {
 		if raw.cpu.sent, err = b.cpuOf(n, &raw.cpu.serverSent, func() error { return b.fillRawOf(ctx, n, raw.message) }); err != nil {
 			return err
 		}
+		objects, bytes := allocated()
 		if raw.cpu.handled, err = b.cpuOf(n, &raw.cpu.serverHandled, b.serverProfiled(raw.name, func() error {
 			wait, err := b.rawConsume(ctx, func(jetstream.Msg) {})
 			if err == nil {
@@ -69,6 +72,8 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 		})); err != nil {
 			return err
 		}
+		objects1, bytes1 := allocated()
+		*raw.allocs = [2]float64{float64(objects1-objects) / float64(n), float64(bytes1-bytes) / float64(n)}
 	}
 	fmt.Fprintf(out, "client CPU per message   %12s %16s %10s %10s\n", "raw nats.go", "raw, CE headers", "gobus", "added")
 	fmt.Fprintf(out, "  sent                   %9.2f µs %13.2f µs %7.2f µs %7.2f µs\n", rawCPU.sent, ceCPU.sent, gobusCPU.sent, gobusCPU.sent-ceCPU.sent)
@@ -76,6 +81,9 @@ func (b *bench) allocsOnly(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "server CPU per message\n")
 	fmt.Fprintf(out, "  sent                   %9.2f µs %13.2f µs %7.2f µs\n", rawCPU.serverSent, ceCPU.serverSent, gobusCPU.serverSent)
 	fmt.Fprintf(out, "  handled                %9.2f µs %13.2f µs %7.2f µs\n", rawCPU.serverHandled, ceCPU.serverHandled, gobusCPU.serverHandled)
+	fmt.Fprintf(out, "allocated per handled message %12s %16s %10s %10s\n", "raw nats.go", "raw, CE headers", "gobus", "added")
+	fmt.Fprintf(out, "  objects                %12.1f %16.1f %10.1f %10.1f\n", rawAllocs[0], ceAllocs[0], a, a-ceAllocs[0])
+	fmt.Fprintf(out, "  bytes                  %12.0f %16.0f %10.0f %10.0f\n", rawAllocs[1], ceAllocs[1], ab, ab-ceAllocs[1])
 	fmt.Fprintf(out, "allocs per message %.1f\n", a)
 	fmt.Fprintf(out, "bytes allocated per handled message %.0f\n", ab)
 	if b.cfg.memprofile != "" {
