@@ -147,10 +147,7 @@ func (b *bench) fillGobus(ctx context.Context, n int) error {
 	return err
 }
 
-func (b *bench) fillRaw(ctx context.Context, n int) error {
-	return b.fillRawOf(ctx, n, b.rawMessage)
-}
-
+// fillRawOf pre-publishes n messages, made by message, to the raw stream.
 func (b *bench) fillRawOf(ctx context.Context, n int, message func(int) *nats.Msg) error {
 	js, err := jetstream.New(b.client.Conn(), jetstream.WithPublishAsyncMaxPending(b.cfg.window))
 	if err != nil {
