@@ -388,32 +388,31 @@ func (b *bench) allocs(ctx context.Context) (gobusAllocs, rawAllocs, ceAllocs fl
 	if gobusAllocs, err = b.gobusAllocs(ctx); err != nil {
 		return 0, 0, 0, err
 	}
-	if rawAllocs, _, err = b.rawAllocs(ctx, b.rawMessage); err != nil {
+	if rawAllocs, err = b.rawAllocs(ctx, b.rawMessage); err != nil {
 		return 0, 0, 0, err
 	}
-	if ceAllocs, _, err = b.rawAllocs(ctx, b.ceMessage); err != nil {
+	if ceAllocs, err = b.rawAllocs(ctx, b.ceMessage); err != nil {
 		return 0, 0, 0, err
 	}
 	return gobusAllocs, rawAllocs, ceAllocs, nil
 }
 
-// rawAllocs counts the allocations, and the bytes, of this process per
-// message raw Consume+Ack handles, the messages made by message.
-func (b *bench) rawAllocs(ctx context.Context, message func(int) *nats.Msg) (objects, bytes float64, err error) {
+// rawAllocs counts the allocations of this process per message raw
+// Consume+Ack handles, the messages made by message.
+func (b *bench) rawAllocs(ctx context.Context, message func(int) *nats.Msg) (float64, error) {
 	n := b.cfg.messages
 	if err := b.fillRawOf(ctx, n, message); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	objects0, bytes0 := allocated()
+	before := mallocs()
 	wait, err := b.rawConsume(ctx, func(jetstream.Msg) {})
 	if err == nil {
 		_, err = wait(n)
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	objects1, bytes1 := allocated()
-	return float64(objects1-objects0) / float64(n), float64(bytes1-bytes0) / float64(n), nil
+	return float64(mallocs()-before) / float64(n), nil
 }
 
 // gobusAllocs counts the allocations of this process per message handled
